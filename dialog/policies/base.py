@@ -1,0 +1,69 @@
+"""What every answering policy receives and returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from dialog.templates import Templates
+from schema.conversation import SessionContext
+from schema.types import ClauseInfo, FAQInfo, ProductInfo, RetrievalHit, Source, VariantInfo
+
+
+class Knowledge(Protocol):
+    """The graph read API the policies use (``graph.knowledge.GraphKnowledge``)."""
+
+    def product(self, product_id: str) -> ProductInfo | None: ...
+
+    def variants(self, product_id: str, **attrs: str) -> list[VariantInfo]: ...
+
+    def clauses_in_force(self, product_id: str | None = None, category: str | None = None,
+                         at: datetime | None = None) -> list[ClauseInfo]: ...
+
+
+class Searcher(Protocol):
+    """Hybrid FAQ and clause retrieval (``retrieval`` package)."""
+
+    def search(self, query: str, k: int = 5) -> list[RetrievalHit]: ...
+
+    def decide(self, hits: list[RetrievalHit]) -> Any: ...
+
+    def search_clauses(self, query: str, k: int = 3,
+                       allowed_clause_ids: set[str] | None = None) -> list[RetrievalHit]: ...
+
+
+@dataclass
+class PolicyResult:
+    reply: str
+    trigger: str
+    sources: list[Source] = field(default_factory=list)
+    resolved: bool = False
+    fallback: bool = False
+    suggestions: list[str] | None = None
+    handoff_reason: str | None = None
+
+
+@dataclass
+class TextCache:
+    """FAQ and clause texts held in memory so policy and FAQ answers survive a Neo4j outage."""
+
+    faq: dict[str, FAQInfo] = field(default_factory=dict)
+    clauses: dict[str, ClauseInfo] = field(default_factory=dict)
+    version: Any = None
+
+
+@dataclass
+class PolicyContext:
+    """Per-message inputs shared by the policies."""
+
+    context: SessionContext
+    templates: Templates
+    now: datetime
+
+    @property
+    def seed(self) -> str:
+        return f"{self.context.session_id}:{len(self.context.history)}"
+
+    def say(self, key: str, **slots: object) -> str:
+        return self.templates.render(key, self.seed, **slots)

@@ -1,0 +1,88 @@
+"""Order questions: ask for the order number and the phone's last four digits
+as slots, and reveal nothing about an order until both are right."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from dialog.policies.base import PolicyContext, PolicyResult
+from dialog.understand import Understanding
+from schema.types import OrderInfo, Source
+
+MAX_TRIES = 3
+_NOT_SHIPPED = {"待付款", "已付款"}
+
+
+class OrderService(Protocol):
+    def lookup(self, order_id: str) -> OrderInfo | None: ...
+
+    def verify(self, order_id: str, phone_last4: str) -> bool: ...
+
+
+def _fmt(ts) -> str:
+    return ts.strftime("%m月%d日 %H:%M") if ts else "—"
+
+
+class OrderPolicy:
+    def __init__(self, orders: OrderService) -> None:
+        self.orders = orders
+
+    def answer(self, u: Understanding, pc: PolicyContext, intent: str) -> PolicyResult:
+        ctx = pc.context
+        if u.order_id:
+            ctx.order_id = u.order_id
+        order_id = ctx.order_id
+        if order_id is None:
+            ctx.pending_intent = intent
+            return PolicyResult(pc.say("ask_order_id"), "ask_order_id")
+        if order_id in ctx.locked_orders:
+            return PolicyResult(pc.say("order_locked"), "answer", handoff_reason=None)
+        if order_id not in ctx.verified_orders:
+            if u.last4 is None:
+                ctx.pending_intent = intent
+                if self.orders.lookup(order_id) is None:
+                    ctx.order_id = None
+                    return PolicyResult(pc.say("order_not_found", order_id=order_id), "ask_order_id")
+                return PolicyResult(pc.say("ask_phone_last4"), "ask_phone_last4")
+            if not self.orders.verify(order_id, u.last4):
+                tries = ctx.failed_verifications.get(order_id, 0) + 1
+                ctx.failed_verifications[order_id] = tries
+                if tries >= MAX_TRIES:
+                    ctx.locked_orders.append(order_id)
+                    return PolicyResult(pc.say("order_locked"), "answer")
+                return PolicyResult(pc.say("verify_failed", left=MAX_TRIES - tries), "ask_phone_last4")
+            ctx.verified_orders.append(order_id)
+        order = self.orders.lookup(order_id)
+        if order is None:
+            ctx.order_id = None
+            return PolicyResult(pc.say("order_not_found", order_id=order_id), "ask_order_id")
+        ctx.pending_intent = None
+        return self._reply(pc, order, intent)
+
+    def _reply(self, pc: PolicyContext, order: OrderInfo, intent: str) -> PolicyResult:
+        sources = [Source("order", order.order_id)] + [Source("variant", sku) for sku, _ in order.items]
+        if intent == "change_address":
+            if order.status in _NOT_SHIPPED:
+                return PolicyResult(pc.say("change_address_ok", order_id=order.order_id), "answer", sources,
+                                    resolved=True)
+            hint = "可以联系快递员改派，或签收后申请售后。" if order.status == "已发货" else ""
+            return PolicyResult(pc.say("change_address_no", order_id=order.order_id, status=order.status, hint=hint),
+                                "answer", sources, resolved=True)
+        if intent == "cancel_order":
+            if order.status in _NOT_SHIPPED:
+                return PolicyResult(pc.say("cancel_ok", order_id=order.order_id, status=order.status), "answer",
+                                    sources, resolved=True)
+            hint = "已发货的订单可以拒收或签收后申请退货退款。" if order.status == "已发货" else ""
+            return PolicyResult(pc.say("cancel_no", order_id=order.order_id, status=order.status, hint=hint),
+                                "answer", sources, resolved=True)
+        if order.shipped_at and order.carrier:
+            detail = pc.say("order_shipped_detail", shipped_at=_fmt(order.shipped_at), carrier=order.carrier,
+                            tracking_no=order.tracking_no or "—")
+        elif order.paid_at:
+            detail = pc.say("order_paid_detail", paid_at=_fmt(order.paid_at))
+        elif order.status == "待付款":
+            detail = pc.say("order_unpaid_detail")
+        else:
+            detail = ""
+        return PolicyResult(pc.say("order_status", order_id=order.order_id, status=order.status, detail=detail),
+                            "answer", sources, resolved=True)

@@ -1,0 +1,176 @@
+"""Product, attribute, stock and price questions, answered from the graph."""
+
+from __future__ import annotations
+
+import re
+
+from dialog.policies.base import Knowledge, PolicyContext, PolicyResult
+from dialog.understand import Understanding
+from schema.types import ProductInfo, Source, VariantInfo
+
+ATTR_NAMES = {"color": "颜色", "size": "尺码", "storage": "存储容量", "spec": "规格", "version": "版本"}
+_ASKED_ATTR = (
+    (re.compile(r"颜色|色|配色"), "color"),
+    (re.compile(r"尺码|码|尺寸|大小"), "size"),
+    (re.compile(r"内存|存储|容量|G\b|GB", re.I), "storage"),
+    (re.compile(r"规格|装|ml|毫升|克|斤", re.I), "spec"),
+)
+_CHEAPEST = re.compile(r"最便宜|最实惠|价格最低|最低价")
+_LOW_STOCK = 5
+
+
+def asked_attribute(text: str, product: ProductInfo, variants: list[VariantInfo]) -> str | None:
+    """Which attribute the shopper asks about (哪些颜色有货 → color), if any."""
+    keys = {k for v in variants for k in v.attributes} | set(product.options)
+    for pattern, key in _ASKED_ATTR:
+        if key in keys and pattern.search(text):
+            return key
+    return None
+
+
+def _variant_label(attrs: dict[str, str]) -> str:
+    return " ".join(attrs[k] for k in ("color", "size", "storage", "spec", "version") if k in attrs) or ""
+
+
+def _values_with_stock(variants: list[VariantInfo], attr: str) -> list[str]:
+    seen: dict[str, int] = {}
+    for v in variants:
+        value = v.attributes.get(attr)
+        if value is not None:
+            seen[value] = seen.get(value, 0) + v.stock
+    return [value for value, stock in seen.items() if stock > 0]
+
+
+class ProductPolicy:
+    """Answers 红色L码还有几件 / 哪些颜色有货 / 有没有XL / 多少钱 / 最便宜的那款 / 什么材质."""
+
+    def __init__(self, knowledge: Knowledge) -> None:
+        self.knowledge = knowledge
+
+    def answer(self, u: Understanding, pc: PolicyContext, product_id: str) -> PolicyResult:
+        product = self.knowledge.product(product_id)
+        if product is None:
+            return PolicyResult(pc.say("ask_product"), "ask_product")
+        variants = self.knowledge.variants(product_id)
+        sources = [Source("product", product.product_id)]
+        if u.intent == "price_promotion":
+            return self._price(u, pc, product, variants, sources)
+        if u.intent == "stock_check" or (u.intent == "size_advice" and not u.attributes):
+            return self._stock(u, pc, product, variants, sources)
+        return self._attribute(u, pc, product, variants, sources)
+
+    # --- stock ------------------------------------------------------------------
+    def _stock(self, u, pc, product: ProductInfo, variants, sources) -> PolicyResult:
+        name = product.display_name
+        if not variants:
+            options = "，".join(f"{ATTR_NAMES.get(k, k)} {'/'.join(v)}" for k, v in product.options.items())
+            if product.total_stock:
+                return PolicyResult(pc.say("stock_product", product=name, stock=product.total_stock,
+                                           options=options or "规格见商品页"), "answer", sources, resolved=True)
+            return PolicyResult(pc.say("stock_values_none", product=name, attr="规格"), "answer", sources,
+                                resolved=True)
+        wanted = {k: v for k, v in u.attributes.items() if any(k in x.attributes for x in variants)}
+        if wanted:
+            matching = [v for v in variants if all(v.attributes.get(k) == val for k, val in wanted.items())]
+            label = _variant_label(wanted)
+            if not matching:
+                values = _values_with_stock(variants, next(iter(wanted)))
+                alternatives = (pc.say("stock_alternatives", list="、".join(values)) if values
+                                else pc.say("stock_no_alternatives"))
+                return PolicyResult(pc.say("stock_sold_out", product=name, variant=label,
+                                           alternatives=alternatives), "answer", sources, resolved=True)
+            sources += [Source("variant", v.sku) for v in matching]
+            in_stock = [v for v in matching if v.stock > 0]
+            missing = [k for k in ("color", "size", "storage", "spec") if k not in wanted
+                       and any(k in v.attributes for v in matching)]
+            if len(matching) == 1 or not missing:
+                total = sum(v.stock for v in matching)
+                if total > 0:
+                    key = "stock_variant_low" if total <= _LOW_STOCK else "stock_variant"
+                    return PolicyResult(pc.say(key, product=name, variant=label, stock=total), "answer",
+                                        sources, resolved=True)
+                return PolicyResult(self._sold_out(pc, name, label, wanted, variants), "answer", sources,
+                                    resolved=True)
+            # Partly specified (only a colour): list what the other attribute has in stock.
+            other = missing[0]
+            if not in_stock:
+                return PolicyResult(self._sold_out(pc, name, label, wanted, variants), "answer", sources,
+                                    resolved=True)
+            detail = "、".join(f"{v.attributes[other]}（{v.stock}件）" for v in in_stock if other in v.attributes)
+            return PolicyResult(pc.say("stock_values", product=f"{name} {label}", attr=ATTR_NAMES.get(other, other),
+                                       values=detail), "answer", sources, resolved=True)
+        attr = asked_attribute(u.text, product, variants) or next(
+            (k for k in ("color", "size", "storage", "spec") if any(k in v.attributes for v in variants)), None)
+        if attr is None:
+            total = sum(v.stock for v in variants)
+            return PolicyResult(pc.say("stock_product_total", product=name, stock=total, values="全部规格"),
+                                "answer", sources, resolved=True)
+        values = _values_with_stock(variants, attr)
+        sources += [Source("variant", v.sku) for v in variants if v.stock > 0]
+        if not values:
+            return PolicyResult(pc.say("stock_values_none", product=name, attr=ATTR_NAMES.get(attr, attr)),
+                                "answer", sources, resolved=True)
+        return PolicyResult(pc.say("stock_values", product=name, attr=ATTR_NAMES.get(attr, attr),
+                                   values="、".join(values)), "answer", sources, resolved=True)
+
+    def _sold_out(self, pc, name, label, wanted, variants) -> str:
+        """Offer in-stock alternatives: same colour in other sizes first, then anything."""
+        in_stock = [v for v in variants if v.stock > 0]
+        first_key = next(iter(wanted))
+        close = [v for v in in_stock if v.attributes.get(first_key) == wanted[first_key]] or in_stock
+        if close:
+            listed = "、".join(f"{_variant_label(v.attributes)}（{v.stock}件）" for v in close[:6])
+            alternatives = pc.say("stock_alternatives", list=listed)
+        else:
+            alternatives = pc.say("stock_no_alternatives")
+        return pc.say("stock_sold_out", product=name, variant=label, alternatives=alternatives)
+
+    # --- price -------------------------------------------------------------------
+    def _price(self, u, pc, product: ProductInfo, variants, sources) -> PolicyResult:
+        name = product.display_name
+        wanted = {k: v for k, v in u.attributes.items() if any(k in x.attributes for x in variants)}
+        matching = [v for v in variants if all(v.attributes.get(k) == val for k, val in wanted.items())]
+        prices = sorted({v.price for v in matching if v.price is not None})
+        if wanted and len(prices) == 1:
+            sources += [Source("variant", v.sku) for v in matching]
+            return PolicyResult(pc.say("price", product=name, variant=" " + _variant_label(wanted),
+                                       price=f"{prices[0]:g}"), "answer", sources, resolved=True)
+        if len(prices) > 1:
+            detail = "、".join(f"{_variant_label(v.attributes)} ¥{v.price:g}" for v in matching[:6])
+            sources += [Source("variant", v.sku) for v in matching[:6]]
+            return PolicyResult(pc.say("price_range", product=name, low=f"{prices[0]:g}", high=f"{prices[-1]:g}",
+                                       detail=detail), "answer", sources, resolved=True)
+        price = prices[0] if prices else product.price
+        if price is None:
+            return PolicyResult(pc.say("fallback"), "fallback", fallback=True)
+        return PolicyResult(pc.say("price", product=name, variant="", price=f"{price:g}"), "answer", sources,
+                            resolved=True)
+
+    # --- attributes ----------------------------------------------------------------
+    def _attribute(self, u, pc, product: ProductInfo, variants, sources) -> PolicyResult:
+        name = product.display_name
+        attr = asked_attribute(u.text, product, variants)
+        if attr:
+            values = sorted({v.attributes[attr] for v in variants if attr in v.attributes}) or list(
+                product.options.get(attr, ()))
+            return PolicyResult(pc.say("attribute", product=name, attr=ATTR_NAMES.get(attr, attr),
+                                       value="、".join(values)), "answer", sources, resolved=True)
+        price = f"{product.price:g}" if product.price is not None else "见商品页"
+        return PolicyResult(pc.say("product_info", product=name, brand=product.brand or "本店",
+                                   category=(product.category or "").replace("/", " > "), price=price,
+                                   description=product.description or ""), "answer", sources, resolved=True)
+
+    def cheapest(self, pc: PolicyContext, knowledge, category: str | None,
+                 product_ids: list[str] | None) -> PolicyResult | None:
+        """最便宜的那款: one indexed query over a category or a candidate list."""
+        found = knowledge.cheapest(category_prefix=category, product_ids=product_ids)
+        if found is None:
+            return None
+        scope = category.split("/")[-1] if category else "这几款"
+        return PolicyResult(pc.say("cheapest", scope=scope, product=found.display_name,
+                                   price=f"{found.price:g}"), "answer",
+                            [Source("product", found.product_id)], resolved=True)
+
+
+def wants_cheapest(text: str) -> bool:
+    return bool(_CHEAPEST.search(text))

@@ -1,0 +1,142 @@
+"""Turn one shopper message, in its session context, into an ``Understanding``.
+
+The models (intent classifier, entity linker, emotion scorer) are passed in as
+small Protocols; this module adds the conversation-level rules a model cannot
+know: an explicit request for a human, a bare ``1``/``2``/``3`` answering a
+clarifying question, slot values (order number, phone digits) the bot asked
+for, and coreference (它 / 这个 / 换成蓝色的呢) to the product last talked about.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from schema.conversation import DialogState, SessionContext
+from schema.types import EntityLink, IntentPrediction
+
+
+class IntentClassifier(Protocol):
+    def predict(self, text: str) -> IntentPrediction: ...
+
+
+class EntityLinker(Protocol):
+    def link(self, text: str) -> list[EntityLink]: ...
+
+
+class EmotionScorer(Protocol):
+    def score(self, text: str) -> float: ...
+
+
+PRODUCT_INTENTS = frozenset({"product_attribute", "stock_check", "price_promotion", "size_advice"})
+ORDER_INTENTS = frozenset({"order_status", "change_address", "cancel_order"})
+ATTRIBUTE_TYPES = frozenset({"color", "size", "attribute"})
+
+_EXPLICIT_HUMAN = re.compile(r"转人工|人工客服|找人工|要人工|真人客服|接人工|人工服务|转接人工")
+_CHOICE = re.compile(r"^\s*(?:第)?([1-3１-３一二三])(?:个|条|项)?\s*[。.!！]?\s*$")
+_CHOICE_WORDS = {"1": 1, "2": 2, "3": 3, "１": 1, "２": 2, "３": 3, "一": 1, "二": 2, "三": 3}
+_ORDER_ID = re.compile(r"(?<!\d)(\d[\d ]{14,22}\d)(?!\d)")
+_LAST4 = re.compile(r"(?<!\d)(\d{4})(?!\d)")
+_COREF = re.compile(r"它|这个|这款|那款|这件|那件|这双|那双|这台|这部|这种|那个|这只|同款")
+_CONTINUATION = re.compile(r"^(换成|那|要是|如果是|改成)|的呢$|呢$")
+
+
+@dataclass
+class Understanding:
+    text: str
+    intent: str
+    confidence: float
+    unsure: bool
+    entities: list[EntityLink] = field(default_factory=list)
+    emotion: float = 0.0
+    explicit_handoff: bool = False
+    choice: int | None = None
+    order_id: str | None = None
+    last4: str | None = None
+    product_link: EntityLink | None = None
+    attributes: dict[str, str] = field(default_factory=dict)
+    coreference: bool = False
+
+    @property
+    def product_id(self) -> str | None:
+        return self.product_link.value if self.product_link else None
+
+
+def _order_id(text: str, entities: list[EntityLink]) -> str | None:
+    for e in entities:
+        if e.type == "order_id":
+            return e.value
+    m = _ORDER_ID.search(text)
+    if m:
+        digits = m.group(1).replace(" ", "")
+        if len(digits) == 16:
+            return digits
+    return None
+
+
+def understand(
+    text: str,
+    context: SessionContext,
+    classifier: IntentClassifier,
+    linker: EntityLinker,
+    emotion: EmotionScorer,
+) -> Understanding:
+    """Classify, link and score ``text``, then apply the conversation rules."""
+    prediction = classifier.predict(text)
+    entities = linker.link(text)
+    u = Understanding(
+        text=text,
+        intent=prediction.intent,
+        confidence=prediction.confidence,
+        unsure=prediction.unsure,
+        entities=entities,
+        emotion=emotion.score(text),
+    )
+    u.explicit_handoff = bool(_EXPLICIT_HUMAN.search(text))
+    if u.explicit_handoff:
+        u.intent, u.unsure = "human_agent", False
+
+    m = _CHOICE.match(text)
+    if m and context.state == DialogState.CLARIFY and context.pending_options:
+        u.choice = _CHOICE_WORDS[m.group(1)]
+
+    u.order_id = _order_id(text, entities)
+    for e in entities:
+        if e.type == "phone_last4":
+            u.last4 = e.value
+    if u.last4 is None and context.state == DialogState.AWAIT_PHONE_LAST4:
+        m4 = _LAST4.search(text)
+        if m4 and u.order_id is None:
+            u.last4 = m4.group(1)
+
+    products = [e for e in entities if e.type == "product"]
+    if products:
+        u.product_link = max(products, key=lambda e: e.score)
+    for e in entities:
+        if e.type in ATTRIBUTE_TYPES:
+            key = e.type if e.type != "attribute" else _attribute_key(e)
+            u.attributes.setdefault(key, e.value)
+    u.coreference = bool(_COREF.search(text))
+
+    # "换成蓝色的呢" after a stock question: same question, new attribute.
+    if (
+        u.product_link is None
+        and u.attributes
+        and context.last_product_id
+        and context.last_intent in PRODUCT_INTENTS
+        and len(text) <= 14
+        and (u.unsure or _CONTINUATION.search(text) or u.intent not in PRODUCT_INTENTS)
+        and not u.explicit_handoff
+    ):
+        u.intent, u.unsure, u.coreference = context.last_intent, False, True
+    if u.order_id and u.intent not in ORDER_INTENTS and u.intent != "shipping" and len(text) <= 24:
+        u.intent, u.unsure = "order_status", False
+    return u
+
+
+def _attribute_key(link: EntityLink) -> str:
+    """An ``attribute`` link's key: its value looks like ``storage=128GB`` or just a value."""
+    if "=" in link.value:
+        return link.value.split("=", 1)[0]
+    return "spec"
