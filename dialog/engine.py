@@ -219,7 +219,7 @@ class DialogEngine:
         reply = result.reply
         if not open_now:
             reply = reply + "\n" + self.p.templates.render(
-                "handoff_after_hours", ctx.session_id, when=self.p.agent_hours.shopper_message(now))
+                "handoff_after_hours", ctx.session_id, when=self.p.agent_hours.reply_time_message(now))
         info = HandoffInfo(ticket_id=ticket.ticket_id, reason=ticket.reason, queued_at=now,
                            agent_available=open_now, message=reply)
         return info, PolicyResult(reply, "handoff", result.sources, handoff_reason=result.handoff_reason,
