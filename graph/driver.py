@@ -25,6 +25,7 @@ def create_driver(settings: Settings) -> neo4j.Driver:
         max_connection_pool_size=50,
         connection_acquisition_timeout=10.0,
         connection_timeout=5.0,
+        max_transaction_retry_time=settings.neo4j_max_retry_s,
         notifications_min_severity="OFF",
     )
 

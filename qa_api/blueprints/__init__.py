@@ -1,0 +1,11 @@
+"""One blueprint per area of the API."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+
+def all_blueprints() -> list[Blueprint]:
+    from qa_api.blueprints import analytics, chat, docs, handoffs, health, operators, sessions
+
+    return [chat.bp, sessions.bp, handoffs.bp, operators.bp, analytics.bp, health.bp, docs.bp]

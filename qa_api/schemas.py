@@ -1,0 +1,147 @@
+"""Request and response bodies of the HTTP API (pydantic), the source of the
+OpenAPI components. Shared conversation types come from ``schema.conversation``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from schema.conversation import HandoffTicket
+from schema.records import FAQRecord, OrderRecord, PolicyRecord, ProductRecord, StockUpdate
+from schema.types import ProductInfo, VariantInfo
+
+MAX_MESSAGE_CHARS = 500
+SESSION_ID_PATTERN = r"^[A-Za-z0-9_.:\-]{1,128}$"
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(strict=True, str_strip_whitespace=True)
+
+
+# --- chat ---------------------------------------------------------------------
+class ChatRequest(_Request):
+    session_id: str = Field(pattern=SESSION_ID_PATTERN, description="client-chosen conversation id")
+    message: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS)
+    channel: str | None = Field(default=None, max_length=32)
+    user_id: str | None = Field(default=None, max_length=128)
+
+
+# --- sessions ---------------------------------------------------------------------
+class ErasureResult(BaseModel):
+    session_id: str
+    session_deleted: bool
+    tickets_deleted: int
+    events_deleted: int
+
+
+# --- hand-offs ---------------------------------------------------------------------
+class HandoffListQuery(_Request):
+    status: Literal["queued", "claimed", "closed"] | None = None
+
+
+class TicketList(BaseModel):
+    tickets: list[HandoffTicket]
+
+
+class AgentReplyRequest(_Request):
+    text: str = Field(min_length=1, max_length=2000)
+
+
+# --- operators ------------------------------------------------------------------------
+RecordKind = Literal["products", "policies", "faq", "orders", "stock"]
+RECORD_KIND_MODELS: dict[str, type[BaseModel]] = {
+    "products": ProductRecord, "policies": PolicyRecord, "faq": FAQRecord, "orders": OrderRecord,
+    "stock": StockUpdate,
+}
+
+
+class ChangeSetJsonRequest(_Request):
+    """Records of one kind, each in the format of the matching input file line."""
+
+    kind: RecordKind
+    records: list[dict[str, Any]] = Field(min_length=1, max_length=50_000)
+    prune: bool = False
+
+    def typed_records(self) -> list[BaseModel]:
+        """The records validated by their ``schema.records`` model (``ValidationError`` names the item)."""
+        model = RECORD_KIND_MODELS[self.kind]
+        adapter = TypeAdapter(list[model])  # type: ignore[valid-type]
+        return adapter.validate_python(self.records)
+
+
+class ChangeSetUpload(BaseModel):
+    """multipart/form-data: one input ``file`` (products*.jsonl, stock*.csv, ...), an optional ``kind``
+    when the file name does not tell it, and ``prune``."""
+
+    file: bytes = Field(json_schema_extra={"format": "binary"})
+    kind: RecordKind | None = None
+    prune: bool = False
+
+
+class VariantOut(BaseModel):
+    sku: str
+    product_id: str
+    stock: int
+    price: float | None
+    attributes: dict[str, str]
+
+    @classmethod
+    def of(cls, v: VariantInfo) -> VariantOut:
+        return cls(sku=v.sku, product_id=v.product_id, stock=v.stock, price=v.price,
+                   attributes=dict(v.attributes))
+
+
+class ProductOut(BaseModel):
+    product_id: str
+    name: str | None
+    brand: str | None
+    category: str | None
+    price: float | None
+    description: str | None
+    aliases: list[str]
+    options: dict[str, list[str]]
+    total_stock: int | None
+    variants: list[VariantOut]
+
+    @classmethod
+    def of(cls, p: ProductInfo, variants: list[VariantInfo]) -> ProductOut:
+        return cls(product_id=p.product_id, name=p.name, brand=p.brand, category=p.category, price=p.price,
+                   description=p.description, aliases=list(p.aliases),
+                   options={k: list(v) for k, v in p.options.items()}, total_stock=p.total_stock,
+                   variants=[VariantOut.of(v) for v in variants])
+
+
+# --- analytics --------------------------------------------------------------------------
+class AnalyticsQuery(_Request):
+    model_config = ConfigDict(strict=False, populate_by_name=True)
+    start: datetime | None = Field(default=None, alias="from",
+                                   description="ISO date or datetime; naive values are store time")
+    end: datetime | None = Field(default=None, alias="to")
+
+
+# --- health -------------------------------------------------------------------------------
+class HealthOut(BaseModel):
+    status: Literal["ok"]
+
+
+class CheckOut(BaseModel):
+    ok: bool
+    detail: str | None = None
+
+
+class ReadinessOut(BaseModel):
+    status: Literal["ready", "not_ready"]
+    checks: dict[str, CheckOut]
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    field: str | None = None
+
+
+class ErrorOut(BaseModel):
+    error: ErrorBody

@@ -1,0 +1,183 @@
+"""What one application instance works with, built once per process and kept
+in ``app.extensions["yeban"]``: the chat engine, the session store, the
+hand-off queue, the event log, the graph read API, the change-set service,
+tokens, rate limiters, metrics and readiness checks.
+
+State backends: Redis when ``redis_mode`` is ``redis``, or ``auto`` and a Redis
+is configured (``redis_url``) or the project's local Redis is running; in-process
+otherwise (a single worker only: sessions would not be shared).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import neo4j
+import redis
+
+from dialog.agent_hours import AgentHours
+from dialog.events import SqliteEventLog
+from dialog.handoff_queue import InMemoryHandoffQueue, RedisHandoffQueue
+from dialog.ports import ChatEngine, EventLog, HandoffQueue, SessionStore
+from dialog.redis_server import LocalRedis
+from dialog.session_store import InMemorySessionStore, RedisSessionStore
+from graph.driver import create_driver
+from graph.knowledge import GraphKnowledge
+from ingest.changesets import ChangeSetService
+from ingest.models import ChangeSummary
+from qa_api.auth import TokenTable
+from qa_api.config import ApiConfig, api_config
+from qa_api.errors import ServiceUnavailable
+from qa_api.metrics import ApiMetrics
+from qa_api.rate_limit import InMemoryTokenBucket, RateLimiter, RedisTokenBucket
+from qa_api.readiness import ReadinessCheck, ReadinessRunner, engine_checks, neo4j_check
+from schema.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+class BackendError(ServiceUnavailable):
+    """The configured state backend (Redis) is not usable."""
+
+    code = "state_unavailable"
+
+
+@dataclass
+class YebanServices:
+    settings: Settings
+    config: ApiConfig
+    sessions: SessionStore
+    handoffs: HandoffQueue
+    events: EventLog
+    tokens: TokenTable
+    session_limiter: RateLimiter
+    client_limiter: RateLimiter
+    agent_hours: AgentHours
+    engine: ChatEngine | None = None
+    driver: neo4j.Driver | None = None
+    knowledge: GraphKnowledge | None = None
+    changesets: ChangeSetService | None = None
+    redis: redis.Redis | None = None
+    metrics: ApiMetrics = field(default_factory=ApiMetrics)
+    extra_checks: list[ReadinessCheck] = field(default_factory=list)
+    owns_driver: bool = False
+    _runner: ReadinessRunner | None = None
+
+    @property
+    def backend(self) -> str:
+        return "redis" if self.redis is not None else "memory"
+
+    def readiness_checks(self) -> list[ReadinessCheck]:
+        checks: list[ReadinessCheck] = []
+        if self.driver is not None:
+            checks.append(neo4j_check(self.driver, self.settings.neo4j_database))
+        return checks + engine_checks(self.engine) + self.extra_checks
+
+    def check_readiness(self) -> ReadinessRunner:
+        if self._runner is None:
+            self._runner = ReadinessRunner([], self.config.readiness_timeout_s)
+        self._runner.checks = self.readiness_checks()
+        return self._runner
+
+    def knowledge_changed(self, summary: ChangeSummary) -> None:
+        """An applied or rolled-back change set changed the graph: let the engine refresh its caches.
+
+        Other workers notice through the graph's knowledge version (the engine's concern).
+        """
+        refresh = getattr(self.engine, "refresh_texts", None)
+        if callable(refresh):
+            try:
+                refresh()
+            except Exception:  # the change is committed; a stale cache must not fail it
+                logger.exception("the engine could not refresh after change set %s",
+                                 summary.change_set_id)
+
+    def close(self) -> None:
+        if self._runner is not None:
+            self._runner.close()
+        if self.owns_driver and self.driver is not None:
+            self.driver.close()
+        if self.redis is not None:
+            self.redis.close()
+
+
+def resolve_redis_url(config: ApiConfig) -> str | None:
+    """The Redis to use, or None for in-process state."""
+    if config.redis_mode == "memory":
+        return None
+    url = config.redis_url or LocalRedis(config.redis_server).running_url()
+    if url is None and config.redis_mode == "redis":
+        raise BackendError("redis_mode is 'redis' but no Redis is configured or running "
+                           "(set YEBAN_REDIS_URL or run python -m dialog.redis_server start)")
+    return url
+
+
+def connect_redis(url: str) -> redis.Redis:
+    client = redis.Redis.from_url(url, socket_connect_timeout=2.0, socket_timeout=5.0,
+                                  health_check_interval=30)
+    try:
+        client.ping()
+    except redis.RedisError as e:
+        client.close()
+        raise BackendError(f"Redis at {url} is not reachable: {e}") from e
+    return client
+
+
+def build_services(settings: Settings, config: ApiConfig | None = None, *,
+                   driver: neo4j.Driver | None = None, engine: ChatEngine | None = None,
+                   redis_client: redis.Redis | None = None, knowledge: GraphKnowledge | None = None,
+                   changesets: ChangeSetService | None = None, with_graph: bool = True) -> YebanServices:
+    """Stores and helpers for one process; the caller may pass any part in.
+
+    Creates a Neo4j driver (no network traffic yet) unless one is given or
+    ``with_graph`` is False, and the graph read API and change-set service on top of it.
+    """
+    config = config or api_config(settings)
+    if redis_client is None:
+        url = resolve_redis_url(config)
+        redis_client = connect_redis(url) if url else None
+    prefix = config.redis_prefix
+    sessions: SessionStore
+    handoffs: HandoffQueue
+    if redis_client is not None:
+        sessions = RedisSessionStore(redis_client, config.session_ttl_s, config.session_max_history,
+                                     prefix=f"{prefix}session:")
+        handoffs = RedisHandoffQueue(redis_client, prefix=f"{prefix}handoff:")
+        session_limiter: RateLimiter = RedisTokenBucket(
+            redis_client, config.rate_session_burst, config.rate_session_per_s, prefix=f"{prefix}rate:s:")
+        client_limiter: RateLimiter = RedisTokenBucket(
+            redis_client, config.rate_client_burst, config.rate_client_per_s, prefix=f"{prefix}rate:c:")
+    else:
+        sessions = InMemorySessionStore(config.session_ttl_s, config.session_max_history)
+        handoffs = InMemoryHandoffQueue()
+        session_limiter = InMemoryTokenBucket(config.rate_session_burst, config.rate_session_per_s)
+        client_limiter = InMemoryTokenBucket(config.rate_client_burst, config.rate_client_per_s)
+
+    owns_driver = False
+    if driver is None and with_graph:
+        driver = create_driver(settings)
+        owns_driver = True
+    if driver is not None and knowledge is None:
+        knowledge = GraphKnowledge(driver, settings.neo4j_database)
+
+    services = YebanServices(
+        settings=settings, config=config, sessions=sessions, handoffs=handoffs,
+        events=SqliteEventLog(config.events_db),
+        tokens=TokenTable.from_sources(config.api_tokens, config.api_tokens_file),
+        session_limiter=session_limiter, client_limiter=client_limiter,
+        agent_hours=AgentHours.parse(config.agent_hours, config.agent_timezone),
+        engine=engine, driver=driver, knowledge=knowledge, changesets=changesets,
+        redis=redis_client, owns_driver=owns_driver,
+    )
+    if driver is not None and changesets is None:
+        services.changesets = _changeset_service(driver, settings, services.knowledge_changed)
+    logger.info("API services ready (state backend: %s, %d API tokens)", services.backend, len(services.tokens))
+    return services
+
+
+def _changeset_service(driver: neo4j.Driver, settings: Settings,
+                       on_change: Callable[[ChangeSummary], None]) -> ChangeSetService:
+    return ChangeSetService(driver, settings.neo4j_database,
+                            phone_salt=settings.phone_hash_salt.get_secret_value(), on_change=on_change)
