@@ -23,7 +23,7 @@ from dialog.fsm import ConversationMachine
 from dialog.handoff import AgentHours, new_ticket, suggested_replies
 from dialog.policies.base import Knowledge, PolicyContext, PolicyResult, Searcher, TextCache
 from dialog.policies.knowledge import KnowledgePolicy
-from dialog.policies.orders import OrderPolicy, OrderService
+from dialog.policies.orders import OrderPolicy
 from dialog.policies.product import ProductPolicy, wants_cheapest
 from dialog.ports import EventLog, HandoffQueue, SessionStore
 from dialog.templates import Templates
@@ -46,6 +46,7 @@ from schema.conversation import (
     SessionContext,
     Turn,
 )
+from schema.services import OrderService
 from schema.types import Source
 
 logger = logging.getLogger(__name__)

@@ -56,6 +56,8 @@ class Understanding:
     last4: str | None = None
     product_link: EntityLink | None = None
     attributes: dict[str, str] = field(default_factory=dict)
+    # Other values the linker considered for each attribute (酒红 -> 红色, then 酒红色...).
+    attribute_alternatives: dict[str, tuple[str, ...]] = field(default_factory=dict)
     coreference: bool = False
 
     @property
@@ -115,8 +117,12 @@ def understand(
         u.product_link = max(products, key=lambda e: e.score)
     for e in entities:
         if e.type in ATTRIBUTE_TYPES:
-            key = e.type if e.type != "attribute" else _attribute_key(e)
-            u.attributes.setdefault(key, e.value)
+            # An "attribute" link (storage, spec...) does not say which property it is;
+            # the product policy resolves it against the product's variants by value.
+            key = e.type if e.type != "attribute" else f"attribute:{e.value}"
+            if key not in u.attributes:
+                u.attributes[key] = e.value
+                u.attribute_alternatives[key] = e.candidates
     u.coreference = bool(_COREF.search(text))
 
     # "换成蓝色的呢" after a stock question: same question, new attribute.
@@ -133,10 +139,3 @@ def understand(
     if u.order_id and u.intent not in ORDER_INTENTS and u.intent != "shipping" and len(text) <= 24:
         u.intent, u.unsure = "order_status", False
     return u
-
-
-def _attribute_key(link: EntityLink) -> str:
-    """An ``attribute`` link's key: its value looks like ``storage=128GB`` or just a value."""
-    if "=" in link.value:
-        return link.value.split("=", 1)[0]
-    return "spec"

@@ -8,18 +8,7 @@ from typing import Any, Protocol
 
 from dialog.templates import Templates
 from schema.conversation import SessionContext
-from schema.types import ClauseInfo, FAQInfo, ProductInfo, RetrievalHit, Source, VariantInfo
-
-
-class Knowledge(Protocol):
-    """The graph read API the policies use (``graph.knowledge.GraphKnowledge``)."""
-
-    def product(self, product_id: str) -> ProductInfo | None: ...
-
-    def variants(self, product_id: str, **attrs: str) -> list[VariantInfo]: ...
-
-    def clauses_in_force(self, product_id: str | None = None, category: str | None = None,
-                         at: datetime | None = None) -> list[ClauseInfo]: ...
+from schema.types import ClauseInfo, FAQInfo, RetrievalHit, Source
 
 
 class Searcher(Protocol):

@@ -3,20 +3,13 @@ as slots, and reveal nothing about an order until both are right."""
 
 from __future__ import annotations
 
-from typing import Protocol
-
 from dialog.policies.base import PolicyContext, PolicyResult
 from dialog.understand import Understanding
+from schema.services import OrderService
 from schema.types import OrderInfo, Source
 
 MAX_TRIES = 3
 _NOT_SHIPPED = {"待付款", "已付款"}
-
-
-class OrderService(Protocol):
-    def lookup(self, order_id: str) -> OrderInfo | None: ...
-
-    def verify(self, order_id: str, phone_last4: str) -> bool: ...
 
 
 def _fmt(ts) -> str:
@@ -44,7 +37,7 @@ class OrderPolicy:
                     ctx.order_id = None
                     return PolicyResult(pc.say("order_not_found", order_id=order_id), "ask_order_id")
                 return PolicyResult(pc.say("ask_phone_last4"), "ask_phone_last4")
-            if not self.orders.verify(order_id, u.last4):
+            if not self.orders.verify_last4(order_id, u.last4):
                 tries = ctx.failed_verifications.get(order_id, 0) + 1
                 ctx.failed_verifications[order_id] = tries
                 if tries >= MAX_TRIES:

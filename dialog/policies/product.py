@@ -41,6 +41,33 @@ def _values_with_stock(variants: list[VariantInfo], attr: str) -> list[str]:
     return [value for value, stock in seen.items() if stock > 0]
 
 
+def resolve_attributes(u: Understanding, product: ProductInfo,
+                       variants: list[VariantInfo]) -> tuple[dict[str, str], dict[str, str]]:
+    """Map the linked attribute values onto this product's variant properties.
+
+    Returns (matched, unknown): ``matched`` are property -> value pairs the
+    product has (using the linker's alternatives, so 红 finds 酒红色 when that is
+    the product's only red); ``unknown`` are values this product does not offer.
+    """
+    offered: dict[str, set[str]] = {}
+    for v in variants:
+        for k, val in v.attributes.items():
+            offered.setdefault(k, set()).add(val)
+    for k, vals in product.options.items():
+        offered.setdefault(k, set()).update(vals)
+    matched: dict[str, str] = {}
+    unknown: dict[str, str] = {}
+    for key, value in u.attributes.items():
+        keys = [key] if not key.startswith("attribute:") else list(offered)
+        choices = (value, *u.attribute_alternatives.get(key, ()))
+        hit = next(((k, c) for c in choices for k in keys if c in offered.get(k, ())), None)
+        if hit is not None:
+            matched[hit[0]] = hit[1]
+        else:
+            unknown[key.removeprefix("attribute:")] = value
+    return matched, unknown
+
+
 class ProductPolicy:
     """Answers 红色L码还有几件 / 哪些颜色有货 / 有没有XL / 多少钱 / 最便宜的那款 / 什么材质."""
 
@@ -69,7 +96,14 @@ class ProductPolicy:
                                            options=options or "规格见商品页"), "answer", sources, resolved=True)
             return PolicyResult(pc.say("stock_values_none", product=name, attr="规格"), "answer", sources,
                                 resolved=True)
-        wanted = {k: v for k, v in u.attributes.items() if any(k in x.attributes for x in variants)}
+        wanted, unknown = resolve_attributes(u, product, variants)
+        if unknown and not wanted:
+            key, value = next(iter(unknown.items()))
+            attr = key if key in ATTR_NAMES else (asked_attribute(u.text, product, variants) or "color")
+            values = _values_with_stock(variants, attr)
+            return PolicyResult(pc.say("variant_not_offered", product=name, variant=value,
+                                       attr=ATTR_NAMES.get(attr, "规格"), values="、".join(values) or "暂无"),
+                                "answer", sources, resolved=True)
         if wanted:
             matching = [v for v in variants if all(v.attributes.get(k) == val for k, val in wanted.items())]
             label = _variant_label(wanted)
@@ -128,7 +162,7 @@ class ProductPolicy:
     # --- price -------------------------------------------------------------------
     def _price(self, u, pc, product: ProductInfo, variants, sources) -> PolicyResult:
         name = product.display_name
-        wanted = {k: v for k, v in u.attributes.items() if any(k in x.attributes for x in variants)}
+        wanted, _ = resolve_attributes(u, product, variants)
         matching = [v for v in variants if all(v.attributes.get(k) == val for k, val in wanted.items())]
         prices = sorted({v.price for v in matching if v.price is not None})
         if wanted and len(prices) == 1:
