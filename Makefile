@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help install neo4j migrate demo test stop lint bench status clean-var
+.PHONY: help install models neo4j migrate redis data intent serve demo test stop lint bench status notebooks
 
 help:
 	@echo "make demo   - install everything, start Neo4j, load the demo store and run the main job"
@@ -33,14 +33,35 @@ neo4j: install
 migrate: neo4j
 	$(PY) -m graph.migrate
 
-demo: migrate
-	$(PY) -m graph.server status
-	$(PY) -m graph.describe
+models: install
+	$(PY) -m retrieval.models bootstrap
 
-test: install
+redis: install
+	$(PY) -m dialog.redis_server start
+
+data: migrate models
+	$(PY) -m ingest.pipeline data/demo --author demo
+
+intent: models
+	$(PY) -m retrieval.intent train
+
+serve: data intent redis
+	$(PY) -m qa_api.serve start
+
+demo: serve
+	@$(PY) -m graph.server status
+	@$(PY) -m qa_api.serve status
+	@echo
+	@echo "yeban is answering on http://$$($(PY) -c 'from schema.settings import load_settings as l; s=l(); print(f"{s.api_host}:{s.api_port}")'). Three example calls:"
+	@echo
+	@$(PY) -m qa_api.demo_calls
+
+test: models
 	$(PY) -m pytest
 
 stop:
+	-$(PY) -m qa_api.serve stop
+	-$(PY) -m dialog.redis_server stop
 	-$(PY) -m graph.server stop
 
 status:

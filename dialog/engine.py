@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from neo4j import exceptions as neo4j_exc
@@ -37,6 +38,7 @@ from dialog.understand import (
     understand,
 )
 from graph.errors import GraphError
+from retrieval.errors import RetrievalError
 from schema.conversation import (
     ChatReply,
     ConversationEvent,
@@ -76,6 +78,12 @@ class EngineParts:
     templates: Templates
 
 
+class KnowledgeSync(Protocol):
+    version: int | None
+
+    def sync(self, force: bool = False) -> bool: ...
+
+
 class DialogEngine:
     """Implements ``dialog.ports.ChatEngine``.
 
@@ -91,11 +99,15 @@ class DialogEngine:
         self.products = ProductPolicy(parts.knowledge)
         self.kb = KnowledgePolicy(parts.searcher, parts.cache)
         self.order_policy = OrderPolicy(parts.orders)
+        # Set by the factory: keeps linker and cached texts in step with the graph.
+        self.watcher: KnowledgeSync | None = None
 
     # --- public API -----------------------------------------------------------------
     def chat(self, session_id: str, message: str, channel: str | None = None,
              user_id: str | None = None) -> ChatReply:
         started = time.perf_counter()
+        if self.watcher is not None:
+            self.watcher.sync()
         now = self.clock()
         ctx = self.p.sessions.load(session_id) or SessionContext(
             session_id=session_id, channel=channel, user_id=user_id, created_at=now, updated_at=now)
@@ -154,6 +166,23 @@ class DialogEngine:
             ctx.consecutive_fallbacks = 0
             self.p.sessions.save(ctx)
         return ticket
+
+    def readiness(self) -> dict[str, str | None]:
+        """Named checks for ``/readyz``: None means ready, a string says what is wrong."""
+        checks: dict[str, str | None] = {
+            "faq_texts": None if self.p.cache.faq else "no FAQ texts cached (graph empty or unreachable)",
+        }
+        index = getattr(self.p.searcher, "index", None)
+        if index is not None:
+            try:
+                index.snapshot()
+                checks["faq_index"] = None
+            except RetrievalError as e:
+                checks["faq_index"] = str(e)
+            version = self.watcher.version if self.watcher else None
+            if version is not None and not index.check_consistency(version):
+                checks["index_version"] = f"FAQ index was built from another graph version than {version}"
+        return checks
 
     def refresh_texts(self) -> None:
         """Reload the FAQ and clause texts from the graph into the in-memory cache."""

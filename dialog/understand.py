@@ -18,7 +18,7 @@ from schema.types import EntityLink, IntentPrediction
 
 
 class IntentClassifier(Protocol):
-    def predict(self, text: str) -> IntentPrediction: ...
+    def classify(self, text: str) -> IntentPrediction: ...
 
 
 class EntityLinker(Protocol):
@@ -85,7 +85,7 @@ def understand(
     emotion: EmotionScorer,
 ) -> Understanding:
     """Classify, link and score ``text``, then apply the conversation rules."""
-    prediction = classifier.predict(text)
+    prediction = classifier.classify(text)
     entities = linker.link(text)
     u = Understanding(
         text=text,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import neo4j
 import pytest
@@ -16,6 +17,7 @@ import pytest
 from graph.driver import connect
 from graph.server import LocalNeo4j
 from graph.testing import reset_database
+from retrieval.models import BootstrapSummary, bootstrap, ensure_offline_env
 from schema.settings import PROJECT_ROOT, Settings, load_settings
 
 TEST_VAR = PROJECT_ROOT / "var" / "test"
@@ -51,3 +53,37 @@ def graph_db(driver: neo4j.Driver, settings: Settings) -> neo4j.Driver:
     """An empty database with migrations applied, for one test."""
     reset_database(driver, settings.neo4j_database)
     return driver
+
+
+# --- the real bootstrapped e5 checkpoint, loaded once per session -------------
+@pytest.fixture(scope="session")
+def encoder_settings() -> Settings:
+    """Default settings: the checkpoint lives where the service loads it from.
+
+    Deliberately not the suite-wide ``settings`` (``var/test``): one 470 MB
+    checkpoint is shared by the app, the bench and the tests.
+    """
+    s = load_settings()
+    ensure_offline_env(s)
+    return s
+
+
+@pytest.fixture(scope="session")
+def bootstrap_summary(encoder_settings: Settings) -> BootstrapSummary:
+    return bootstrap(encoder_settings)
+
+
+@pytest.fixture(scope="session")
+def model_dir(bootstrap_summary: BootstrapSummary) -> Path:
+    return Path(bootstrap_summary.path)
+
+
+@pytest.fixture(scope="session")
+def encoder(model_dir: Path):
+    from retrieval.encoder import E5Encoder
+
+    enc = E5Encoder(str(model_dir), batch_size=32, cache_size=64)
+    enc.warm_up()
+    return enc
+
+
