@@ -38,6 +38,8 @@ _CHOICE = re.compile(r"^\s*(?:第)?([1-3１-３一二三])(?:个|条|项)?\s*[�
 _CHOICE_WORDS = {"1": 1, "2": 2, "3": 3, "１": 1, "２": 2, "３": 3, "一": 1, "二": 2, "三": 3}
 _ORDER_ID = re.compile(r"(?<!\d)(\d[\d ]{14,22}\d)(?!\d)")
 _LAST4 = re.compile(r"(?<!\d)(\d{4})(?!\d)")
+# A product id pasted from the shop page or a link (P1001); checked against the graph later.
+_PRODUCT_ID = re.compile(r"(?<![A-Za-z0-9])[Pp](\d{4,6})(?!\d)")
 _COREF = re.compile(r"它|这个|这款|那款|这件|那件|这双|那双|这台|这部|这种|那个|这只|同款")
 _CONTINUATION = re.compile(r"^(换成|那|要是|如果是|改成)|的呢$|呢$")
 
@@ -113,6 +115,10 @@ def understand(
             u.last4 = m4.group(1)
 
     products = [e for e in entities if e.type == "product"]
+    m_id = _PRODUCT_ID.search(text)
+    if m_id and not products:
+        products = [EntityLink(m_id.group(0), m_id.start(), m_id.end(), "product", f"P{m_id.group(1)}", 1.0)]
+        u.entities.append(products[0])
     if products:
         u.product_link = max(products, key=lambda e: e.score)
     for e in entities:

@@ -87,3 +87,35 @@ def encoder(model_dir: Path):
     return enc
 
 
+
+
+@pytest.fixture(scope="session")
+def intent_classifier(encoder_settings: Settings, encoder):
+    """The cached intent head (trained once into var/models/intent, then loaded)."""
+    from retrieval.intent import load_or_train
+
+    return load_or_train(encoder_settings, encoder)
+
+
+@pytest.fixture(scope="session")
+def emotion_scorer(encoder_settings: Settings, encoder):
+    from retrieval.emotion import EmotionScorer
+
+    return EmotionScorer.load_or_train(encoder_settings, encoder)
+
+
+DEMO_DATA = PROJECT_ROOT / "data" / "demo"
+
+
+@pytest.fixture(scope="module")
+def demo_graph(driver: neo4j.Driver, settings: Settings, encoder) -> neo4j.Driver:
+    """The test database holding exactly the demo store, with the FAQ index built.
+
+    Module-scoped: a module that uses it must not also use ``graph_db`` (which
+    empties the database).
+    """
+    from ingest.pipeline import load_and_index
+
+    reset_database(driver, settings.neo4j_database)
+    load_and_index(settings, driver, encoder, [DEMO_DATA], author="tests", show_progress=False)
+    return driver

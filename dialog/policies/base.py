@@ -8,7 +8,11 @@ from typing import Any, Protocol
 
 from dialog.templates import Templates
 from schema.conversation import SessionContext
+from schema.services import KnowledgeSource
 from schema.types import ClauseInfo, FAQInfo, RetrievalHit, Source
+
+# The graph read API the policies use (``graph.knowledge.GraphKnowledge``).
+Knowledge = KnowledgeSource
 
 
 class Searcher(Protocol):

@@ -82,7 +82,8 @@ class ProductPolicy:
         sources = [Source("product", product.product_id)]
         if u.intent == "price_promotion":
             return self._price(u, pc, product, variants, sources)
-        if u.intent == "stock_check" or (u.intent == "size_advice" and not u.attributes):
+        # "有荧光绿的吗" names a variant: whatever the intent, the answer is its availability.
+        if u.intent in ("stock_check", "size_advice") or u.attributes:
             return self._stock(u, pc, product, variants, sources)
         return self._attribute(u, pc, product, variants, sources)
 
