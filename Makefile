@@ -69,6 +69,8 @@ status:
 
 lint: install
 	$(PY) -m ruff check .
+	$(PY) -m nbstripout --verify notebooks/*.ipynb
 
+# Benchmarks print JSON; they expect `make demo` to have run (Neo4j with the demo store, models).
 bench: install
-	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+	@for b in bench/bench_*.py; do m=$$(basename $$b .py); echo "== bench.$$m" >&2; $(PY) -m bench.$$m || exit 1; done
