@@ -1,0 +1,116 @@
+"""Cypher behind ``graph.knowledge.GraphKnowledge`` (read-only).
+
+Index use (checked with EXPLAIN in tests/graph/test_knowledge.py):
+products by ``product_id`` (unique constraint), variants by ``product_id``
+plus ``color`` / ``size`` (range indexes), cheapest by ``Product.price`` /
+``Product.category`` (range indexes, STARTS WITH), policies by their window
+(``policy_window``), FAQ and policies by id. The lexicon queries read whole
+labels on purpose.
+"""
+
+Q_PRODUCT = "MATCH (p:Product {product_id: $product_id}) RETURN properties(p) AS props"
+Q_PRODUCTS = "UNWIND $ids AS id MATCH (p:Product {product_id: id}) RETURN properties(p) AS props"
+
+_VARIANT_RETURN = """
+WITH v WHERE all(k IN keys($extra) WHERE v[k] = $extra[k])
+OPTIONAL MATCH (v)-[:VARIANT_OF]->(p:Product)
+RETURN v.sku AS sku, v.product_id AS product_id, v.stock AS stock,
+       coalesce(v.price, p.price) AS price, v.attributes_json AS attributes_json
+ORDER BY v.sku
+"""
+# Variants of one product, by the indexed attributes when given; any other
+# attribute filters arrive in $extra.
+Q_VARIANTS = "MATCH (v:Variant) WHERE v.product_id = $product_id" + _VARIANT_RETURN
+Q_VARIANTS_BY_COLOR = (
+    "MATCH (v:Variant) WHERE v.product_id = $product_id AND v.color = $color" + _VARIANT_RETURN
+)
+Q_VARIANTS_BY_SIZE = (
+    "MATCH (v:Variant) WHERE v.product_id = $product_id AND v.size = $size" + _VARIANT_RETURN
+)
+Q_VARIANTS_BY_COLOR_SIZE = (
+    "MATCH (v:Variant) WHERE v.product_id = $product_id AND v.color = $color AND v.size = $size"
+    + _VARIANT_RETURN
+)
+
+# Values of one attribute that have stock. A product without variants (seed
+# style) answers with its option list when its total stock is positive.
+Q_IN_STOCK_VALUES = """
+MATCH (p:Product {product_id: $product_id})
+OPTIONAL MATCH (v:Variant) WHERE v.product_id = $product_id
+WITH p, v ORDER BY v.sku
+WITH p, collect(v) AS variants
+RETURN CASE
+  WHEN size(variants) = 0 THEN
+    CASE WHEN coalesce(p.total_stock, 0) > 0 THEN coalesce(p['opt_' + $attr], []) ELSE [] END
+  ELSE [x IN variants WHERE x.stock > 0 AND x[$attr] IS NOT NULL | x[$attr]]
+END AS values
+"""
+
+# In stock: a variant with stock, or (no variants) a positive or unknown total.
+# Pattern comprehensions expand from each candidate product in price order, so
+# LIMIT 1 stops at the first product in stock.
+_IN_STOCK = (
+    "WITH p, [(p)<-[:VARIANT_OF]-(v:Variant) | v.stock] AS stocks "
+    "WHERE $in_stock_only = false OR (coalesce(p.total_stock, 1) > 0 "
+    "AND (size(stocks) = 0 OR any(s IN stocks WHERE s > 0))) "
+)
+Q_CHEAPEST = (
+    "MATCH (p:Product) WHERE p.price IS NOT NULL "
+    "WITH p ORDER BY p.price, p.product_id " + _IN_STOCK
+    + "RETURN properties(p) AS props LIMIT 1"
+)
+Q_CHEAPEST_IN_CATEGORY = (
+    "MATCH (p:Product) WHERE p.category STARTS WITH $prefix "
+    "AND (p.category = $prefix OR p.category STARTS WITH $prefix + '/') AND p.price IS NOT NULL "
+    "WITH p ORDER BY p.price, p.product_id " + _IN_STOCK
+    + "RETURN properties(p) AS props LIMIT 1"
+)
+Q_CHEAPEST_AMONG = (
+    "MATCH (p:Product) WHERE p.product_id IN $ids AND p.price IS NOT NULL "
+    "AND ($prefix IS NULL OR p.category = $prefix OR p.category STARTS WITH $prefix + '/') "
+    "WITH p ORDER BY p.price, p.product_id " + _IN_STOCK
+    + "RETURN properties(p) AS props LIMIT 1"
+)
+
+# Clauses of every policy in force at $at for a product (its category path up
+# the hierarchy, its brand, itself) or for a bare category. A policy without
+# APPLIES_TO targets is store-wide; any matching EXCLUDES target removes it.
+Q_CLAUSES_IN_FORCE = """
+OPTIONAL MATCH (prod:Product {product_id: $product_id})
+WITH prod, coalesce(prod.category, $category) AS cat
+OPTIONAL MATCH (:Category {path: cat})-[:SUBCATEGORY_OF*0..]->(anc:Category)
+WITH prod, collect(DISTINCT anc) AS ancestors
+MATCH (pol:Policy)
+WHERE pol.effective_from <= $at AND (pol.effective_to IS NULL OR pol.effective_to > $at)
+WITH pol, prod, ancestors,
+     [(pol)-[:APPLIES_TO]->(t) | t] AS targets,
+     [(pol)-[:EXCLUDES]->(x) | x] AS excluded
+WHERE (size(targets) = 0 OR any(t IN targets WHERE t IN ancestors
+        OR (prod IS NOT NULL AND (t = prod OR (t:Brand AND t.name = prod.brand)))))
+  AND none(x IN excluded WHERE x IN ancestors
+        OR (prod IS NOT NULL AND (x = prod OR (x:Brand AND x.name = prod.brand))))
+MATCH (pol)-[:HAS_CLAUSE]->(c:Clause)
+RETURN c.clause_id AS clause_id, pol.policy_id AS policy_id, pol.title AS policy_title,
+       c.text AS text, c.order AS order
+ORDER BY pol.policy_id, c.order
+"""
+
+_CLAUSE_RETURN = (
+    "RETURN c.clause_id AS clause_id, pol.policy_id AS policy_id, pol.title AS policy_title, "
+    "c.text AS text, c.order AS order ORDER BY pol.policy_id, c.order"
+)
+Q_POLICY_CLAUSES = "MATCH (pol:Policy {policy_id: $policy_id})-[:HAS_CLAUSE]->(c:Clause) " + _CLAUSE_RETURN
+Q_ALL_CLAUSES = "MATCH (pol:Policy)-[:HAS_CLAUSE]->(c:Clause) " + _CLAUSE_RETURN
+
+Q_FAQ = "MATCH (f:FAQ {faq_id: $faq_id}) RETURN properties(f) AS props"
+Q_ALL_FAQ = "MATCH (f:FAQ) RETURN properties(f) AS props ORDER BY f.faq_id"
+
+Q_LEX_PRODUCTS = (
+    "MATCH (p:Product) RETURN p.product_id AS product_id, p.name AS name, p.aliases AS aliases, "
+    "p.brand AS brand, p.category AS category, p.options_json AS options_json"
+)
+Q_LEX_VARIANTS = "MATCH (v:Variant) RETURN v.product_id AS product_id, v.attributes_json AS attributes_json"
+Q_LEX_CATEGORIES = "MATCH (c:Category) RETURN c.path AS path, c.name AS name"
+Q_LEX_BRANDS = "MATCH (b:Brand) RETURN b.name AS name"
+
+Q_KNOWLEDGE_VERSION = "MATCH (k:KnowledgeVersion {id: 'current'}) RETURN k.version AS version"
