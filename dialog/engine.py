@@ -99,8 +99,10 @@ class DialogEngine:
         self.products = ProductPolicy(parts.knowledge)
         self.kb = KnowledgePolicy(parts.searcher, parts.cache)
         self.order_policy = OrderPolicy(parts.orders)
-        # Set by the factory: keeps linker and cached texts in step with the graph.
+        # Set by the factory: keeps linker and cached texts in step with the graph,
+        # and rebuilds the FAQ index after a change this process committed.
         self.watcher: KnowledgeSync | None = None
+        self.index_builder: Callable[[], object] | None = None
 
     # --- public API -----------------------------------------------------------------
     def chat(self, session_id: str, message: str, channel: str | None = None,
@@ -183,6 +185,15 @@ class DialogEngine:
             if version is not None and not index.check_consistency(version):
                 checks["index_version"] = f"FAQ index was built from another graph version than {version}"
         return checks
+
+    def knowledge_changed(self) -> None:
+        """This process changed the graph (a change set): rebuild the index, reload the rest now."""
+        if self.index_builder is not None:
+            self.index_builder()
+        if self.watcher is not None:
+            self.watcher.sync(force=True)
+        else:
+            self.refresh_texts()
 
     def refresh_texts(self) -> None:
         """Reload the FAQ and clause texts from the graph into the in-memory cache."""

@@ -95,7 +95,6 @@ def build_engine(
     when a model or the FAQ index is missing.
     """
     from retrieval.emotion import EmotionScorer
-
     from retrieval.encoder import E5Encoder
     from retrieval.entity_linking import EntityLinker
     from retrieval.faq_search import FAQSearcher
@@ -137,4 +136,7 @@ def build_engine(
     watcher = KnowledgeWatcher(engine, knowledge, linker)
     watcher.sync(force=True)
     engine.watcher = watcher
+    from ingest.pipeline import IndexFollower
+
+    engine.index_builder = IndexFollower(driver, settings, encoder)
     return engine

@@ -82,11 +82,12 @@ class YebanServices:
         return self._runner
 
     def knowledge_changed(self, summary: ChangeSummary) -> None:
-        """An applied or rolled-back change set changed the graph: let the engine refresh its caches.
+        """An applied or rolled-back change set changed the graph: the engine rebuilds the FAQ
+        index and refreshes its caches.
 
         Other workers notice through the graph's knowledge version (the engine's concern).
         """
-        refresh = getattr(self.engine, "refresh_texts", None)
+        refresh = getattr(self.engine, "knowledge_changed", None) or getattr(self.engine, "refresh_texts", None)
         if callable(refresh):
             try:
                 refresh()

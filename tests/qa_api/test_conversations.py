@@ -431,3 +431,25 @@ def test_analytics_reflect_recorded_conversations(stack):
     assert resp.status_code == 200
     summary = resp.get_json()
     assert summary["messages"] >= 1 and summary["by_intent"].get("shipping", 0) >= 1
+
+
+# --- operators: a change set reaches the answers, and its rollback takes it back -------------------------------
+def test_faq_change_set_apply_and_rollback_follow_into_answers(stack):
+    client, kg, services = stack
+    question = "你们家支持用数字人民币付款吗"
+    answer = "支持的亲，结算页选择「数字人民币」即可，支持工商、建设等主要银行的数字钱包。"
+    body = {"kind": "faq", "records": [{
+        "faq_id": "FAQ-TEST-ECNY", "question": question, "answer": answer,
+        "paraphrases": ["能用数字人民币吗", "数币支付可以不", "支持e-CNY付款吗"], "tags": ["支付"]}]}
+    created = client.post("/v1/changesets", json=body, headers=OPERATOR)
+    assert created.status_code == 201, created.get_json()
+    cs_id = created.get_json()["id"]
+    assert kg.faq("FAQ-TEST-ECNY") is None  # a change set writes nothing until applied
+    assert client.post(f"/v1/changesets/{cs_id}/apply", headers=OPERATOR).status_code == 200
+    assert kg.faq("FAQ-TEST-ECNY").answer == answer
+    r = Chat(client, "conv-cs-1")(question)
+    assert sources(r, "faq") == {"FAQ-TEST-ECNY"} and r["reply"] == answer
+    assert client.post(f"/v1/changesets/{cs_id}/rollback", headers=OPERATOR).status_code == 200
+    assert kg.faq("FAQ-TEST-ECNY") is None
+    r = Chat(client, "conv-cs-2")(question)
+    assert "FAQ-TEST-ECNY" not in sources(r, "faq")
