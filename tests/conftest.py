@@ -7,7 +7,6 @@ server instead.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,9 +18,10 @@ from graph.server import LocalNeo4j
 from graph.testing import reset_database
 from retrieval.models import BootstrapSummary, bootstrap, ensure_offline_env
 from schema.settings import PROJECT_ROOT, Settings, load_settings
+from tests import ports
 
 TEST_VAR = PROJECT_ROOT / "var" / "test"
-TEST_PORT = int(os.environ.get("YEBAN_TEST_NEO4J_PORT", "7688"))
+TEST_PORT = ports.NEO4J
 
 
 @pytest.fixture(scope="session")

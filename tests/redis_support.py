@@ -6,7 +6,6 @@ Imported by the conftest files of the test folders that need Redis.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 
@@ -15,8 +14,9 @@ import redis
 
 from dialog.redis_server import LocalRedis, RedisServerConfig
 from schema.settings import PROJECT_ROOT
+from tests import ports
 
-TEST_REDIS_PORT = int(os.environ.get("YEBAN_TEST_REDIS_PORT", "6390"))
+TEST_REDIS_PORT = ports.REDIS
 TEST_REDIS_HOME = PROJECT_ROOT / "var" / "test" / "redis"
 
 

@@ -12,8 +12,9 @@ import redis
 
 from dialog.redis_server import LocalRedis, RedisLaunchError, RedisServerConfig, redis_executable
 from schema.settings import PROJECT_ROOT
+from tests import ports
 
-SCRATCH_PORT = 6391
+SCRATCH_PORT = ports.REDIS_SCRATCH
 
 
 @pytest.fixture()

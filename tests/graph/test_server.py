@@ -12,13 +12,14 @@ from graph.driver import connect
 from graph.errors import GraphUnavailableError
 from graph.server import LocalNeo4j
 from schema.settings import PROJECT_ROOT, load_settings
+from tests import ports
 
 
 @pytest.fixture(scope="module")
 def scratch_server(tmp_path_factory):
     """A second, throwaway server on its own port and store."""
     var = tmp_path_factory.mktemp("neo4j-scratch")
-    server = LocalNeo4j(load_settings(var_dir=var, neo4j_port=7691, neo4j_heap="512m",
+    server = LocalNeo4j(load_settings(var_dir=var, neo4j_port=ports.NEO4J_SCRATCH_LIFECYCLE, neo4j_heap="512m",
                                       neo4j_pagecache="128m", neo4j_tx_memory="256m"))
     yield server
     server.stop()
@@ -30,7 +31,7 @@ def test_start_is_idempotent_and_status_reports(scratch_server):
     again = scratch_server.start()
     assert again.pid == first.pid
     status = scratch_server.status()
-    assert status.bolt_uri == "bolt://127.0.0.1:7691"
+    assert status.bolt_uri == f"bolt://127.0.0.1:{ports.NEO4J_SCRATCH_LIFECYCLE}"
     assert status.store_bytes > 0
     drv = connect(scratch_server.settings)
     try:

@@ -21,6 +21,7 @@ from graph.testing import reset_database
 from ingest.errors import TransactionTooLarge
 from ingest.loader import Loader
 from schema.settings import PROJECT_ROOT, Settings, load_settings
+from tests import ports
 from tests.ingest.store import cli_env, counts, snapshot, write_store
 
 STARTED = "batch 3/"  # a DEBUG line the loader logs (-v) once its third write batch is sent
@@ -97,9 +98,9 @@ def test_killing_the_loader_mid_load_leaves_the_graph_unchanged(loader, graph_db
 
 @pytest.fixture(scope="module")
 def scratch(tmp_path_factory):
-    """A throwaway Neo4j on port 7692 that this module may stop and kill."""
+    """A throwaway Neo4j on its own port that this module may stop and kill."""
     var = tmp_path_factory.mktemp("neo4j-ingest-scratch")
-    server = LocalNeo4j(load_settings(var_dir=var, neo4j_uri=None, neo4j_port=7692, neo4j_heap="512m",
+    server = LocalNeo4j(load_settings(var_dir=var, neo4j_uri=None, neo4j_port=ports.NEO4J_SCRATCH_ATOMICITY, neo4j_heap="512m",
                                       neo4j_pagecache="128m", neo4j_tx_memory="256m"))
     server.start()
     yield server

@@ -1,0 +1,12 @@
+"""Loopback ports the test suite uses, all derived from two environment variables
+so that a second checkout can run its suite beside a first one."""
+
+from __future__ import annotations
+
+import os
+
+NEO4J = int(os.environ.get("YEBAN_TEST_NEO4J_PORT", "7688"))
+NEO4J_SCRATCH_LIFECYCLE = NEO4J + 3   # tests/graph/test_server.py
+NEO4J_SCRATCH_ATOMICITY = NEO4J + 4   # tests/ingest/test_atomicity.py (stopped and killed mid-load)
+REDIS = int(os.environ.get("YEBAN_TEST_REDIS_PORT", "6390"))
+REDIS_SCRATCH = REDIS + 1
