@@ -143,8 +143,10 @@ class GraphKnowledge:
         store-wide policies (no targets) only.
         """
         when = at or datetime.now(UTC)
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
+        # Send a fixed UTC offset: the driver's conversion of zoneinfo datetimes
+        # (Asia/Shanghai) intermittently fails under concurrent use
+        # ("utcoffset must be a whole number of minutes"), seen at 16 clients.
+        when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
         records = self._read(q.Q_CLAUSES_IN_FORCE, product_id=product_id,
                              category=category.strip("/") if category else None, at=when)
         return [_clause(r) for r in records]
