@@ -67,6 +67,11 @@ stop:
 status:
 	$(PY) -m graph.server status
 
+notebooks: install
+	$(PY) -m pip install --quiet -r requirements-notebooks.txt
+	$(PY) -m ipykernel install --sys-prefix --name yeban --display-name "Python 3 (yeban)"
+	$(PY) -m jupyterlab --ip 127.0.0.1 --no-browser --ServerApp.root_dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
+
 lint: install
 	$(PY) -m ruff check .
 	$(PY) -m nbstripout --verify notebooks/*.ipynb
