@@ -276,6 +276,7 @@ class DialogEngine:
         if u.choice is not None:
             return self._choice(u, pc)
         if ctx.state in (DialogState.AWAIT_ORDER_ID, DialogState.AWAIT_PHONE_LAST4) and (u.order_id or u.last4):
+            u.intent, u.unsure = ctx.pending_intent or "order_status", False
             return self._graph_guard(pc, lambda: self.order_policy.answer(u, pc, ctx.pending_intent or "order_status"))
         if ctx.state == DialogState.AWAIT_PRODUCT and u.product_link and ctx.pending_intent:
             u.intent = ctx.pending_intent

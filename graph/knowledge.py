@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import neo4j
@@ -57,9 +57,19 @@ def _faq(props: dict[str, Any]) -> FAQInfo:
     )
 
 
+def _native(value: Any) -> datetime | None:
+    return value.to_native() if value is not None and hasattr(value, "to_native") else value
+
+
 def _clause(r: neo4j.Record) -> ClauseInfo:
+    keys = r.keys()
     return ClauseInfo(clause_id=r["clause_id"], policy_id=r["policy_id"], policy_title=r["policy_title"],
-                      text=r["text"], order=int(r["order"]))
+                      text=r["text"], order=int(r["order"]),
+                      effective_from=_native(r["effective_from"]) if "effective_from" in keys else None,
+                      effective_to=_native(r["effective_to"]) if "effective_to" in keys else None)
+
+
+STORE_TZ = timezone(timedelta(hours=8))
 
 
 class GraphKnowledge:
@@ -143,10 +153,14 @@ class GraphKnowledge:
         store-wide policies (no targets) only.
         """
         when = at or datetime.now(UTC)
-        # Send a fixed UTC offset: the driver's conversion of zoneinfo datetimes
-        # (Asia/Shanghai) intermittently fails under concurrent use
-        # ("utcoffset must be a whole number of minutes"), seen at 16 clients.
-        when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+        # Send a fixed +08:00 offset (store time), never a zoneinfo datetime: the
+        # driver's conversion of those fails intermittently ("utcoffset must be a
+        # whole number of minutes", even segfaults; cpython#125318). Store time and
+        # not UTC because Cypher orders equal instants with different offsets by
+        # offset, so a boundary instant only compares inclusively in the zone the
+        # policy dates were written in (the demo data and ingest default: +08:00).
+        when = when.replace(tzinfo=UTC) if when.tzinfo is None else when
+        when = when.astimezone(STORE_TZ)
         records = self._read(q.Q_CLAUSES_IN_FORCE, product_id=product_id,
                              category=category.strip("/") if category else None, at=when)
         return [_clause(r) for r in records]

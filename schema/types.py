@@ -46,6 +46,14 @@ class ClauseInfo:
     policy_title: str
     text: str
     order: int
+    # The policy's window, so cached clauses can be filtered by date without the graph.
+    effective_from: datetime | None = None
+    effective_to: datetime | None = None
+
+    def in_force(self, at: datetime) -> bool:
+        """True when the clause's policy is effective at ``at`` (unknown bounds count as open)."""
+        return ((self.effective_from is None or self.effective_from <= at)
+                and (self.effective_to is None or at < self.effective_to))
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,9 @@ logger = logging.getLogger(__name__)
 POLICY_INTENTS = frozenset({"return_refund", "exchange", "warranty", "price_protection", "invoice",
                             "shipping", "membership", "installation", "payment", "missing_item",
                             "price_promotion"})
-CLAUSE_MIN_SCORE = 0.80
+# Fused scores of e5 are compressed into about 0.80-0.93; below this a clause is
+# not a confident match for a general (product-less) question.
+CLAUSE_MIN_SCORE = 0.87
 
 
 class KnowledgePolicy:
@@ -50,7 +52,8 @@ class KnowledgePolicy:
                                 [Source("faq", h.id) for h in options],
                                 suggestions=[self._question(h.id, h.text) for h in options])
         if u.intent in POLICY_INTENTS and not u.unsure:
-            clause_result = self._best_clause(u, pc, set(self.cache.clauses))
+            in_force = {cid for cid, c in self.cache.clauses.items() if c.in_force(pc.now)}
+            clause_result = self._best_clause(u, pc, in_force)
             if clause_result is not None:
                 return clause_result
         return PolicyResult(pc.say("fallback"), "fallback", fallback=True)

@@ -100,7 +100,12 @@ _CLAUSE_RETURN = (
     "c.text AS text, c.order AS order ORDER BY pol.policy_id, c.order"
 )
 Q_POLICY_CLAUSES = "MATCH (pol:Policy {policy_id: $policy_id})-[:HAS_CLAUSE]->(c:Clause) " + _CLAUSE_RETURN
-Q_ALL_CLAUSES = "MATCH (pol:Policy)-[:HAS_CLAUSE]->(c:Clause) " + _CLAUSE_RETURN
+Q_ALL_CLAUSES = (
+    "MATCH (pol:Policy)-[:HAS_CLAUSE]->(c:Clause) "
+    "RETURN c.clause_id AS clause_id, pol.policy_id AS policy_id, pol.title AS policy_title, "
+    "c.text AS text, c.order AS order, pol.effective_from AS effective_from, "
+    "pol.effective_to AS effective_to ORDER BY pol.policy_id, c.order"
+)
 
 Q_FAQ = "MATCH (f:FAQ {faq_id: $faq_id}) RETURN properties(f) AS props"
 Q_ALL_FAQ = "MATCH (f:FAQ) RETURN properties(f) AS props ORDER BY f.faq_id"
