@@ -56,6 +56,9 @@ logger = logging.getLogger(__name__)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ANGER_THRESHOLD = 0.7
 MAX_FALLBACKS = 2
+# After a graph failure, answer without the graph for this long instead of
+# paying the driver's connection attempts on every message.
+GRAPH_BACKOFF_S = 5.0
 _MY_PARCEL = re.compile(r"我的|到哪|物流信息|单号|快递呢|还没到|还没收到|什么时候到")
 _GRAPH_DOWN = (GraphError, neo4j_exc.DriverError, neo4j_exc.Neo4jError, OSError)
 
@@ -103,12 +106,13 @@ class DialogEngine:
         # and rebuilds the FAQ index after a change this process committed.
         self.watcher: KnowledgeSync | None = None
         self.index_builder: Callable[[], object] | None = None
+        self._graph_down_until = 0.0
 
     # --- public API -----------------------------------------------------------------
     def chat(self, session_id: str, message: str, channel: str | None = None,
              user_id: str | None = None) -> ChatReply:
         started = time.perf_counter()
-        if self.watcher is not None:
+        if self.watcher is not None and self._graph_up():
             self.watcher.sync()
         now = self.clock()
         ctx = self.p.sessions.load(session_id) or SessionContext(
@@ -297,12 +301,21 @@ class DialogEngine:
             return PolicyResult(pc.say("out_of_scope"), "fallback", fallback=True)
         return self._knowledge(u, pc)
 
+    def _graph_up(self) -> bool:
+        return time.monotonic() >= self._graph_down_until
+
+    def _graph_failed(self, e: Exception) -> None:
+        logger.warning("graph unavailable; answering without it for %.0fs: %s", GRAPH_BACKOFF_S, e)
+        self._graph_down_until = time.monotonic() + GRAPH_BACKOFF_S
+
     def _graph_guard(self, pc: PolicyContext, call: Callable[[], PolicyResult | None]) -> PolicyResult | None:
         """Run a graph-backed policy; if Neo4j is down, say product facts are unavailable."""
+        if not self._graph_up():
+            return PolicyResult(pc.say("product_facts_unavailable"), "answer")
         try:
             return call()
         except _GRAPH_DOWN as e:
-            logger.warning("graph unavailable while answering: %s", e)
+            self._graph_failed(e)
             return PolicyResult(pc.say("product_facts_unavailable"), "answer")
 
     def _product_id(self, u: Understanding, pc: PolicyContext) -> str | None:
@@ -362,18 +375,20 @@ class DialogEngine:
     def _knowledge(self, u: Understanding, pc: PolicyContext) -> PolicyResult:
         product_id = u.product_id or (pc.context.last_product_id if u.coreference else None)
         name = None
-        knowledge: Knowledge | None = self.p.knowledge
+        knowledge: Knowledge | None = self.p.knowledge if self._graph_up() else None
+        if knowledge is None:
+            product_id = None
         if product_id:
             try:
                 info = self.p.knowledge.product(product_id)
                 name = info.display_name if info else None
             except _GRAPH_DOWN as e:
-                logger.warning("graph unavailable; answering from FAQ and clause texts only: %s", e)
+                self._graph_failed(e)
                 knowledge, product_id = None, None
         try:
             return self.kb.answer(u, pc, knowledge, product_id, name)
         except _GRAPH_DOWN as e:
-            logger.warning("graph unavailable; answering from FAQ and clause texts only: %s", e)
+            self._graph_failed(e)
             return self.kb.answer(u, pc, None, None, None)
 
 

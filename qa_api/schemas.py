@@ -132,15 +132,17 @@ class CheckOut(BaseModel):
     detail: str | None = None
 
 
-class ReadinessOut(BaseModel):
-    status: Literal["ready", "not_ready"]
-    checks: dict[str, CheckOut]
-
-
 class ErrorBody(BaseModel):
     code: str
     message: str
     field: str | None = None
+
+
+class ReadinessOut(BaseModel):
+    status: Literal["ready", "not_ready"]
+    checks: dict[str, CheckOut]
+    # Present on 503, so that every 5xx carries the API's usual error body.
+    error: ErrorBody | None = None
 
 
 class ErrorOut(BaseModel):

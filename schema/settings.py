@@ -72,7 +72,7 @@ class Settings(BaseSettings):
 
     # How long the driver retries a failed transaction; short, so that a Neo4j
     # outage degrades chat answers quickly instead of stalling them.
-    neo4j_max_retry_s: float = 3.0
+    neo4j_max_retry_s: float = 1.0
 
     # --- API --------------------------------------------------------------
     api_host: str = "127.0.0.1"

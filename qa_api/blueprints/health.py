@@ -6,7 +6,7 @@ from flask import Blueprint, Response
 
 from qa_api.metrics import CONTENT_TYPE
 from qa_api.routing import Operation, endpoint, json_response, services
-from qa_api.schemas import CheckOut, HealthOut, ReadinessOut
+from qa_api.schemas import CheckOut, ErrorBody, HealthOut, ReadinessOut
 
 bp = Blueprint("health", __name__)
 
@@ -22,8 +22,11 @@ def healthz() -> Response:
 def readyz() -> Response:
     outcomes = services().check_readiness().run()
     ready = all(o.ok for o in outcomes)
+    failing = [o.name for o in outcomes if not o.ok]
     body = ReadinessOut(status="ready" if ready else "not_ready",
-                        checks={o.name: CheckOut(ok=o.ok, detail=o.detail) for o in outcomes})
+                        checks={o.name: CheckOut(ok=o.ok, detail=o.detail) for o in outcomes},
+                        error=None if ready else ErrorBody(code="not_ready",
+                                                           message="failing checks: " + ", ".join(failing)))
     return json_response(body, 200 if ready else 503)
 
 
