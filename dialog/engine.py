@@ -13,9 +13,8 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Protocol
-from zoneinfo import ZoneInfo
 
 from neo4j import exceptions as neo4j_exc
 
@@ -53,7 +52,9 @@ from schema.types import Source
 
 logger = logging.getLogger(__name__)
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+# Store time as a fixed offset (China has no DST): zoneinfo datetimes must never
+# reach the Neo4j driver, whose conversion of them can crash (cpython#125318).
+SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
 ANGER_THRESHOLD = 0.7
 MAX_FALLBACKS = 2
 # After a graph failure, answer without the graph for this long instead of

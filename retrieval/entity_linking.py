@@ -22,7 +22,8 @@ Matching:
    (characters matched x score), so one long name beats the words inside it;
 4. a brand right before one of its products merges into the product link.
 
-A span that names several products (an alias shared by three dresses)
+Link types: product, brand, category, color, size, attribute, order_id,
+phone, phone_last4. A span that names several products (an alias shared by three dresses)
 becomes one link whose ``value`` is the best candidate and whose
 ``candidates`` are the others, best first (``schema.types.EntityLink``):
 products that the message's brand or category links also point to win,
@@ -56,8 +57,6 @@ from schema.types import EntityLink
 
 logger = logging.getLogger(__name__)
 
-LINK_TYPES = ("product", "brand", "category", "color", "size", "attribute",
-              "order_id", "phone", "phone_last4")
 STRONG_CONTEXT = frozenset({"brand", "category", "product"})
 TokenizerFactory = Callable[[Path], Tokenizer]
 

@@ -9,8 +9,11 @@ encoder or base checkpoint, so ``make demo`` and ``make test`` retrain only
 when one of them changed.
 
 Two methods (``retrieval.intent_head`` and ``retrieval.intent_finetune``):
-``head`` (default; ~1 min on 2 CPU cores) and ``finetune`` (the whole encoder
-trained; tens of minutes on 2 CPU cores).
+``head`` (default: 90.2% accuracy on the 583-line test set; training is
+mostly embedding 2,628 lines, 44 s on this machine when quiet, 13 min measured
+under heavy load) and ``finetune`` (the whole encoder, 3 epochs: 83.4%
+on the same test set; 20 min for the 3 epochs, i.e. 391 s wall and 302
+CPU-seconds per epoch, on this 2-core machine under load). Figures: ``python -m retrieval.evaluate``.
 
 CLI::
 
