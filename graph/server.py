@@ -210,16 +210,13 @@ class LocalNeo4j:
         except ProcessLookupError:
             pass
         deadline = time.monotonic() + timeout_s
-        while _pid_alive(pid) and time.monotonic() < deadline:
-            _reap(pid)
+        while not _gone(pid) and time.monotonic() < deadline:
             time.sleep(0.2)
-        if _pid_alive(pid):
+        if not _gone(pid):
             logger.warning("Neo4j (pid %s) ignored SIGTERM for %ss; killing it", pid, timeout_s)
             os.kill(pid, signal.SIGKILL)
-            while _pid_alive(pid):
-                _reap(pid)
+            while not _gone(pid):
                 time.sleep(0.1)
-        _reap(pid)
         self.pid_file.unlink(missing_ok=True)
 
     def stop(self) -> ServerStatus:
@@ -243,12 +240,18 @@ class LocalNeo4j:
         )
 
 
-def _reap(pid: int) -> None:
-    """Collect our own child if it exited, so it does not linger as a zombie."""
+def _gone(pid: int) -> bool:
+    """True once the process has fully exited (reaping it if it is our child).
+
+    A JVM's main thread can show as a zombie while its other threads are still
+    shutting down, so /proc/PID is the test, not the thread's state.
+    """
     try:
-        os.waitpid(pid, os.WNOHANG)
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return True
     except ChildProcessError:
-        pass
+        pass  # not our child: whoever started it (or init) reaps it
+    return not Path(f"/proc/{pid}").exists()
 
 
 def main(argv: list[str] | None = None) -> int:
