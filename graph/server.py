@@ -14,6 +14,7 @@ import logging
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -162,6 +163,11 @@ class LocalNeo4j:
         if self._read_pid() is not None:
             return self.status()
         self.build()
+        if _port_in_use(self.settings.neo4j_host, self.settings.neo4j_port):
+            raise ServerLaunchError(
+                f"port {self.settings.neo4j_port} on {self.settings.neo4j_host} is already in use by a process "
+                f"this checkout did not start (no pid file in {self.home}); stop it or set YEBAN_NEO4J_PORT"
+            )
         java = self._require("java", "install a JDK 17 or newer")
         self.home.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -238,6 +244,12 @@ class LocalNeo4j:
             external=False,
             store_bytes=_dir_size(self.home / "data"),
         )
+
+
+def _port_in_use(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(1.0)
+        return sock.connect_ex((host, port)) == 0
 
 
 def _gone(pid: int) -> bool:

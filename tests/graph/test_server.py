@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from graph.driver import connect
-from graph.errors import GraphUnavailableError
+from graph.errors import GraphUnavailableError, ServerLaunchError
 from graph.server import LocalNeo4j
 from schema.settings import PROJECT_ROOT, load_settings
 from tests import ports
@@ -102,3 +102,16 @@ def test_malformed_uri_is_reported(settings):
     bad = settings.model_copy(update={"neo4j_uri": "http//nowhere"})
     with pytest.raises(GraphUnavailableError, match="invalid Neo4j URI"):
         connect(bad)
+
+
+def test_start_refuses_a_port_held_by_another_process(tmp_path):
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen(1)
+        port = holder.getsockname()[1]
+        server = LocalNeo4j(load_settings(var_dir=tmp_path, neo4j_port=port))
+        with pytest.raises(ServerLaunchError, match=f"port {port} .* already in use"):
+            server.start()
+        assert not server.pid_file.exists()
