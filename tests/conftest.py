@@ -19,6 +19,7 @@ from graph.testing import reset_database
 from retrieval.models import BootstrapSummary, bootstrap, ensure_offline_env
 from schema.settings import PROJECT_ROOT, Settings, load_settings
 from tests import ports
+from tests.redis_support import redis_client, redis_prefix, redis_server  # noqa: F401  (shared fixtures)
 
 TEST_VAR = PROJECT_ROOT / "var" / "test"
 TEST_PORT = ports.NEO4J

@@ -13,7 +13,6 @@ from flask import Flask
 
 from qa_api.app import create_app
 from schema.settings import Settings
-from tests.redis_support import redis_client, redis_prefix, redis_server  # noqa: F401
 
 TOKENS = ("agent-token-alice:agent:alice, agent-token-bob:agent:bob, "
           "operator-token-olga:operator:olga, admin-token-root:admin:root")

@@ -22,7 +22,6 @@ from qa_api.app import create_app
 from qa_api.config import api_config
 from qa_api.services import build_services
 from tests.qa_api.conftest import AGENT, OPERATOR, TOKENS
-from tests.redis_support import redis_server  # noqa: F401
 
 SH = ZoneInfo("Asia/Shanghai")
 pytestmark = pytest.mark.slow
@@ -44,7 +43,7 @@ def clock() -> Clock:
 
 
 @pytest.fixture(scope="module")
-def stack(demo_graph, settings, encoder, intent_classifier, emotion_scorer, redis_server, clock,  # noqa: F811
+def stack(demo_graph, settings, encoder, intent_classifier, emotion_scorer, redis_server, clock,
           tmp_path_factory) -> Iterator[tuple]:
     client = redis.Redis.from_url(redis_server.url)
     client.flushdb()
