@@ -79,11 +79,18 @@ def _pid_alive(pid: int) -> bool:
         return True
 
 
-def _reap(pid: int) -> None:
+def _gone(pid: int) -> bool:
+    """True once the process has fully exited, reaping it if it is our child.
+
+    Redis's main thread can be a zombie while its background threads finish,
+    so /proc/PID is the test, not the thread's state (as in graph/server.py).
+    """
     try:
-        os.waitpid(pid, os.WNOHANG)
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return True
     except ChildProcessError:
         pass
+    return not Path(f"/proc/{pid}").exists()
 
 
 def _is_redis(pid: int) -> bool:
@@ -204,16 +211,13 @@ class LocalRedis:
         except ProcessLookupError:
             pass
         deadline = time.monotonic() + timeout_s
-        while _pid_alive(pid) and time.monotonic() < deadline:
-            _reap(pid)
+        while not _gone(pid) and time.monotonic() < deadline:
             time.sleep(0.05)
-        if _pid_alive(pid):
+        if not _gone(pid):
             logger.warning("Redis (pid %s) ignored SIGTERM for %ss; killing it", pid, timeout_s)
             os.kill(pid, signal.SIGKILL)
-            while _pid_alive(pid):
-                _reap(pid)
+            while not _gone(pid):
                 time.sleep(0.05)
-        _reap(pid)
         self._clear_state()
 
     def stop(self) -> RedisStatus:
