@@ -13,7 +13,6 @@ import argparse
 import json
 import logging
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from pathlib import Path
 import redis
 
 from dialog.errors import DialogError
+from graph.processes import pid_alive, terminate
 
 logger = logging.getLogger(__name__)
 
@@ -65,34 +65,6 @@ class RedisStatus:
     external: bool
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        return stat.rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return True
-
-
-def _gone(pid: int) -> bool:
-    """True once the process has fully exited, reaping it if it is our child.
-
-    Redis's main thread can be a zombie while its background threads finish,
-    so /proc/PID is the test, not the thread's state (as in graph/server.py).
-    """
-    try:
-        if os.waitpid(pid, os.WNOHANG)[0] == pid:
-            return True
-    except ChildProcessError:
-        pass
-    return not Path(f"/proc/{pid}").exists()
-
-
 def _is_redis(pid: int) -> bool:
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
@@ -132,7 +104,7 @@ class LocalRedis:
             logger.warning("removing unreadable pid file %s", self.pid_file)
             self._clear_state()
             return None
-        if not (_pid_alive(pid) and _is_redis(pid)):
+        if not (pid_alive(pid) and _is_redis(pid)):
             logger.warning("removing stale pid file %s (pid %s is not running)", self.pid_file, pid)
             self._clear_state()
             return None
@@ -206,18 +178,7 @@ class LocalRedis:
                                f"{self.config.start_timeout_s:.0f}s; see {self.config.log_file}")
 
     def _terminate(self, pid: int, timeout_s: float = 30.0) -> None:
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        deadline = time.monotonic() + timeout_s
-        while not _gone(pid) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if not _gone(pid):
-            logger.warning("Redis (pid %s) ignored SIGTERM for %ss; killing it", pid, timeout_s)
-            os.kill(pid, signal.SIGKILL)
-            while not _gone(pid):
-                time.sleep(0.05)
+        terminate(pid, "Redis", timeout_s, poll_s=0.05)
         self._clear_state()
 
     def stop(self) -> RedisStatus:

@@ -13,7 +13,6 @@ import json
 import logging
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from pathlib import Path
 
 from graph.driver import create_driver, verify
 from graph.errors import GraphError, GraphUnavailableError, ServerLaunchError
+from graph.processes import pid_alive, terminate
 from schema.settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)
@@ -51,21 +51,6 @@ def _tail(path: Path, lines: int = 30) -> str:
         return f"(no log at {path})"
     text = path.read_text(encoding="utf-8", errors="replace").splitlines()
     return "\n".join(text[-lines:])
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie still answers kill(0); treat it as gone.
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        return stat.rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return True
 
 
 def _is_our_server(pid: int) -> bool:
@@ -134,7 +119,7 @@ class LocalNeo4j:
             logger.warning("removing unreadable pid file %s", self.pid_file)
             self.pid_file.unlink(missing_ok=True)
             return None
-        if _pid_alive(pid) and _is_our_server(pid):
+        if pid_alive(pid) and _is_our_server(pid):
             return pid
         logger.warning("removing stale pid file %s (pid %s is not running)", self.pid_file, pid)
         self.pid_file.unlink(missing_ok=True)
@@ -211,18 +196,7 @@ class LocalNeo4j:
         )
 
     def _terminate(self, pid: int, timeout_s: float = 60.0) -> None:
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        deadline = time.monotonic() + timeout_s
-        while not _gone(pid) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        if not _gone(pid):
-            logger.warning("Neo4j (pid %s) ignored SIGTERM for %ss; killing it", pid, timeout_s)
-            os.kill(pid, signal.SIGKILL)
-            while not _gone(pid):
-                time.sleep(0.1)
+        terminate(pid, "Neo4j", timeout_s, poll_s=0.2)
         self.pid_file.unlink(missing_ok=True)
 
     def stop(self) -> ServerStatus:
@@ -250,20 +224,6 @@ def _port_in_use(host: str, port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.settimeout(1.0)
         return sock.connect_ex((host, port)) == 0
-
-
-def _gone(pid: int) -> bool:
-    """True once the process has fully exited (reaping it if it is our child).
-
-    A JVM's main thread can show as a zombie while its other threads are still
-    shutting down, so /proc/PID is the test, not the thread's state.
-    """
-    try:
-        if os.waitpid(pid, os.WNOHANG)[0] == pid:
-            return True
-    except ChildProcessError:
-        pass  # not our child: whoever started it (or init) reaps it
-    return not Path(f"/proc/{pid}").exists()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,14 +11,13 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
-import signal
 import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from graph.processes import pid_alive, terminate
 from schema.settings import PROJECT_ROOT, Settings, load_settings
 
 
@@ -34,16 +33,6 @@ class ApiStatus:
     ready: bool
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 class ApiServer:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -56,7 +45,7 @@ class ApiServer:
             pid = int(self.pid_file.read_text().strip())
         except (FileNotFoundError, ValueError):
             return None
-        if _alive(pid):
+        if pid_alive(pid):
             return pid
         self.pid_file.unlink(missing_ok=True)
         return None
@@ -111,12 +100,7 @@ class ApiServer:
     def stop(self, timeout_s: float = 60.0) -> ApiStatus:
         pid = self._pid()
         if pid is not None:
-            os.kill(pid, signal.SIGTERM)
-            deadline = time.monotonic() + timeout_s
-            while _alive(pid) and time.monotonic() < deadline:
-                time.sleep(0.2)
-            if _alive(pid):
-                os.kill(pid, signal.SIGKILL)
+            terminate(pid, "gunicorn", timeout_s, poll_s=0.2)
             self.pid_file.unlink(missing_ok=True)
         return self.status()
 
