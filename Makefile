@@ -25,10 +25,10 @@ $(STAMP): requirements.txt requirements-dev.txt
 	touch $(STAMP)
 
 install: $(STAMP)
-	$(PY) -m graph.server build
+	$(PY) -m ops.neo4j build
 
 neo4j: install
-	$(PY) -m graph.server start
+	$(PY) -m ops.neo4j start
 
 migrate: neo4j
 	$(PY) -m graph.migrate
@@ -37,7 +37,7 @@ models: install
 	$(PY) -m retrieval.models bootstrap
 
 redis: install
-	$(PY) -m dialog.redis_server start
+	$(PY) -m ops.redis start
 
 data: migrate models
 	$(PY) -m ingest.pipeline data/demo --author demo
@@ -46,11 +46,11 @@ intent: models
 	$(PY) -m retrieval.intent train
 
 serve: data intent redis
-	$(PY) -m qa_api.serve start
+	$(PY) -m ops.api start
 
 demo: serve
-	@$(PY) -m graph.server status
-	@$(PY) -m qa_api.serve status
+	@$(PY) -m ops.neo4j status
+	@$(PY) -m ops.api status
 	@echo
 	@echo "yeban is answering on http://$$($(PY) -c 'from schema.settings import load_settings as l; s=l(); print(f"{s.api_host}:{s.api_port}")'). Three example calls:"
 	@echo
@@ -60,12 +60,12 @@ test: models
 	$(PY) -m pytest
 
 stop:
-	-$(PY) -m qa_api.serve stop
-	-$(PY) -m dialog.redis_server stop
-	-$(PY) -m graph.server stop
+	-$(PY) -m ops.api stop
+	-$(PY) -m ops.redis stop
+	-$(PY) -m ops.neo4j stop
 
 status:
-	$(PY) -m graph.server status
+	$(PY) -m ops.neo4j status
 
 notebooks: install
 	$(PY) -m pip install --quiet -r requirements-notebooks.txt

@@ -35,10 +35,10 @@ if __package__ in (None, ""):  # run as a script (make bench): make the project 
 
 import psutil
 
-from dialog.redis_server import LocalRedis, RedisLaunchError
 from graph.driver import connect
 from graph.errors import GraphError
 from graph.introspect import describe_schema
+from ops.redis import LocalRedis, RedisLaunchError
 from qa_api.config import api_config
 from schema.settings import PROJECT_ROOT, load_settings
 

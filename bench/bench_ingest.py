@@ -80,10 +80,10 @@ def _noop_cli_seconds(env: dict[str, str], path: Path) -> float:
 def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     from graph.driver import connect
     from graph.migrate import apply_migrations
-    from graph.server import LocalNeo4j
     from graph.testing import reset_database
     from ingest.errors import TransactionTooLarge
     from ingest.loader import Loader
+    from ops.neo4j import LocalNeo4j
     from schema.settings import load_settings
 
     if args.yes_wipe:

@@ -9,9 +9,5 @@ class GraphUnavailableError(GraphError):
     """Neo4j cannot be reached, or refused our credentials."""
 
 
-class ServerLaunchError(GraphError):
-    """The local Neo4j launcher could not be built, started or stopped."""
-
-
 class MigrationError(GraphError):
     """A schema migration file is malformed or failed to apply."""

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from dialog.redis_server import RedisServerConfig
+from ops.redis import RedisServerConfig
 from schema.settings import Settings
 
 
@@ -44,6 +44,7 @@ class ApiConfig:
     redis_prefix: str = "yeban:"
     redis_dir: Path = Path("var/redis")
     redis_log_file: Path = Path("var/log/redis.log")
+    redis_appendfsync: str = "everysec"
     session_ttl_s: int = 1800
     session_max_history: int = 40
     events_db: Path = Path("var/events.sqlite3")
@@ -55,7 +56,8 @@ class ApiConfig:
     @property
     def redis_server(self) -> RedisServerConfig:
         return RedisServerConfig(home=self.redis_dir, log_file=self.redis_log_file,
-                                 host=self.redis_host, port=self.redis_port, external_url=self.redis_url)
+                                 host=self.redis_host, port=self.redis_port, external_url=self.redis_url,
+                                 appendfsync=self.redis_appendfsync)
 
 
 # ApiConfig field -> Settings attribute the lead will declare (same name, ``api_`` prefix where
@@ -78,6 +80,7 @@ _SETTINGS_NAMES: dict[str, str] = {
     "redis_host": "redis_host",
     "redis_port": "redis_port",
     "redis_prefix": "redis_prefix",
+    "redis_appendfsync": "redis_appendfsync",
     "session_ttl_s": "session_ttl_s",
     "session_max_history": "session_max_history",
     "agent_hours": "agent_hours",

@@ -21,12 +21,12 @@ from dialog.agent_hours import AgentHours
 from dialog.events import SqliteEventLog
 from dialog.handoff_queue import InMemoryHandoffQueue, RedisHandoffQueue
 from dialog.ports import ChatEngine, EventLog, HandoffQueue, SessionStore
-from dialog.redis_server import LocalRedis
 from dialog.session_store import InMemorySessionStore, RedisSessionStore
 from graph.driver import create_driver
 from graph.knowledge import GraphKnowledge
 from ingest.changesets import ChangeSetService
 from ingest.models import ChangeSummary
+from ops.redis import LocalRedis
 from qa_api.auth import TokenTable
 from qa_api.config import ApiConfig, api_config
 from qa_api.errors import ServiceUnavailable
@@ -111,7 +111,7 @@ def resolve_redis_url(config: ApiConfig) -> str | None:
     url = config.redis_url or LocalRedis(config.redis_server).running_url()
     if url is None and config.redis_mode == "redis":
         raise BackendError("redis_mode is 'redis' but no Redis is configured or running "
-                           "(set YEBAN_REDIS_URL or run python -m dialog.redis_server start)")
+                           "(set YEBAN_REDIS_URL or run python -m ops.redis start)")
     return url
 
 

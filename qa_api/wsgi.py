@@ -45,15 +45,20 @@ def _attach_engine(services: YebanServices) -> None:
 def create_wsgi_app(**config_overrides: object) -> Flask:
     """One worker's app; keyword arguments override ``ApiConfig`` fields (gunicorn passes literals,
     e.g. ``'qa_api.wsgi:create_wsgi_app(rate_client_burst=1000)'``)."""
-    settings = load_settings()
-    config = api_config(settings, config_overrides)
-    if config.json_logs:
-        configure_logging(config.log_level)
-    services = build_services(settings, config)
+    try:
+        settings = load_settings()
+        config = api_config(settings, config_overrides)
+        if config.json_logs:
+            configure_logging(config.log_level)
+        services = build_services(settings, config)
+    except Exception as e:  # logged with its reason for ``python -m ops.api start``, then re-raised
+        logger.critical("the API cannot start: %s: %s", type(e).__name__, e,
+                        extra={"startup_error": f"{type(e).__name__}: {e}"})
+        raise
     atexit.register(services.close)
     if services.backend == "memory" and config.workers > 1:
         logger.warning("sessions, hand-offs and rate limits are per worker (no Redis); with %d workers a "
                        "conversation may lose its context: set YEBAN_REDIS_URL or run "
-                       "python -m dialog.redis_server start", config.workers)
+                       "python -m ops.redis start", config.workers)
     _attach_engine(services)
     return create_app(settings=settings, services=services)

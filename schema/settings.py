@@ -90,6 +90,9 @@ class Settings(BaseSettings):
     api_rate_session_per_s: float = 0.5
     api_rate_client_burst: int = 120
     api_rate_client_per_s: float = 5.0
+    # var/log/api.log (written by python -m ops.api) rolls over past this size, keeping this many old files.
+    api_log_max_bytes: int = 10_000_000
+    api_log_backups: int = 5
 
     # --- sessions, Redis, agents ---------------------------------------------
     redis_url: str | None = None
@@ -97,6 +100,8 @@ class Settings(BaseSettings):
     redis_host: str = "127.0.0.1"
     redis_port: int = 6379
     redis_prefix: str = "yeban:"
+    # How often the local Redis fsyncs its append-only file: everysec (at most ~1 s lost on a crash) or always.
+    redis_appendfsync: str = "everysec"
     session_ttl_s: int = 1800
     session_max_history: int = 40
     agent_hours: str = "09:00-24:00"

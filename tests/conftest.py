@@ -14,8 +14,8 @@ import neo4j
 import pytest
 
 from graph.driver import connect
-from graph.server import LocalNeo4j
 from graph.testing import reset_database
+from ops.neo4j import LocalNeo4j
 from retrieval.models import BootstrapSummary, bootstrap, ensure_offline_env
 from schema.settings import PROJECT_ROOT, Settings, load_settings
 from tests import ports
@@ -36,7 +36,7 @@ def neo4j_server(settings: Settings) -> Iterator[LocalNeo4j]:
     """Start (or reuse) the project's Neo4j for the whole session."""
     server = LocalNeo4j(settings)
     was_running = server.status().running
-    server.start()  # raises ServerLaunchError naming what to install if Java/Maven are missing
+    server.start()  # raises Neo4jLaunchError naming what to install if Java/Maven are missing
     yield server
     if not was_running:
         server.stop()

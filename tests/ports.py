@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 
 NEO4J = int(os.environ.get("YEBAN_TEST_NEO4J_PORT", "7688"))
-NEO4J_SCRATCH_LIFECYCLE = NEO4J + 3   # tests/graph/test_server.py
+NEO4J_SCRATCH_LIFECYCLE = NEO4J + 3   # tests/ops/test_neo4j.py
 NEO4J_SCRATCH_ATOMICITY = NEO4J + 4   # tests/ingest/test_atomicity.py (stopped and killed mid-load)
 NEO4J_SCRATCH_OUTAGE = NEO4J + 5      # tests/qa_api/test_neo4j_down.py (stopped mid-conversation)
 REDIS = int(os.environ.get("YEBAN_TEST_REDIS_PORT", "6390"))

@@ -1,4 +1,4 @@
-"""Redis fixtures: the project's real Redis (``dialog.redis_server``) on a test
+"""Redis fixtures: the project's real Redis (``ops.redis``) on a test
 port with its data under ``var/test/redis``, started once per session.
 
 Imported by the conftest files of the test folders that need Redis.
@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from dialog.redis_server import LocalRedis, RedisServerConfig
+from ops.redis import LocalRedis, RedisServerConfig
 from schema.settings import PROJECT_ROOT
 from tests import ports
 

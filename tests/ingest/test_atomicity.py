@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 
 from graph.driver import connect
-from graph.server import LocalNeo4j
 from graph.testing import reset_database
 from ingest.errors import TransactionTooLarge
 from ingest.loader import Loader
+from ops.neo4j import LocalNeo4j
 from schema.settings import PROJECT_ROOT, Settings, load_settings
 from tests import ports
 from tests.ingest.store import cli_env, counts, snapshot, write_store

@@ -14,7 +14,7 @@ import pytest
 from dialog.factory import build_engine
 from graph.driver import connect
 from graph.migrate import apply_migrations
-from graph.server import LocalNeo4j
+from ops.neo4j import LocalNeo4j
 from qa_api.app import create_app
 from qa_api.config import api_config
 from qa_api.services import build_services

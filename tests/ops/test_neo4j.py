@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from graph.driver import connect
-from graph.errors import GraphUnavailableError, ServerLaunchError
-from graph.server import LocalNeo4j
+from graph.errors import GraphUnavailableError
+from ops.errors import Neo4jLaunchError
+from ops.neo4j import LocalNeo4j
 from schema.settings import PROJECT_ROOT, load_settings
 from tests import ports
 
@@ -112,6 +113,6 @@ def test_start_refuses_a_port_held_by_another_process(tmp_path):
         holder.listen(1)
         port = holder.getsockname()[1]
         server = LocalNeo4j(load_settings(var_dir=tmp_path, neo4j_port=port))
-        with pytest.raises(ServerLaunchError, match=f"port {port} .* already in use"):
+        with pytest.raises(Neo4jLaunchError, match=f"port {port} .* already in use"):
             server.start()
         assert not server.pid_file.exists()

