@@ -46,7 +46,7 @@ def startup_error(log_lines: list[str]) -> str | None:
     """The reason the API could not start, read from its JSON log lines (newest last).
 
     Prefers the record ``qa_api.wsgi`` writes for a failed build; falls back to
-    the last line of the last logged traceback, then to the last plain-text line
+    the last line of the last logged traceback, then to the last plain stderr line
     (an error in ``gunicorn.conf.py`` before logging is configured).
     """
     last_exc: str | None = None
@@ -63,8 +63,14 @@ def startup_error(log_lines: list[str]) -> str | None:
             last_exc = str(record["exc"]).strip().splitlines()[-1]
     if last_exc is not None:
         return last_exc
-    plain = [line.strip() for line in log_lines if line.strip() and not line.lstrip().startswith("{")]
-    return plain[-1] if plain else None
+    for line in reversed(log_lines):  # a plain line (wrapped by ops.logpipe or not)
+        try:
+            record = json.loads(line)
+        except ValueError:
+            record = {"message": line}
+        if isinstance(record, dict) and record.get("logger", "stderr") == "stderr" and record.get("message"):
+            return str(record["message"]).strip()
+    return None
 
 
 class ApiServer:

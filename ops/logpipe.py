@@ -3,17 +3,23 @@
 gunicorn's master and workers all write their JSON lines to one pipe; this
 single reader is the only writer of ``var/log/api.log``, so rotation is safe
 across processes (several processes rotating one file on their own would lose
-or interleave lines). It exits when the last writer closes the pipe.
+or interleave lines). A line that is not a JSON object (a message a library
+prints to stderr itself) is wrapped into one, masked like every log record, so
+the file stays JSON lines. It exits when the last writer closes the pipe.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import logging.handlers
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
+
+from schema.privacy import mask
 
 
 class LinePipe:
@@ -40,11 +46,25 @@ class LinePipe:
         self._handler.close()
 
 
+def as_json_line(line: str) -> str:
+    """``line`` itself when it is a JSON object, else a masked JSON record holding it."""
+    if line.startswith("{"):
+        try:
+            if isinstance(json.loads(line), dict):
+                return line
+        except ValueError:
+            pass
+    return json.dumps({"ts": datetime.now(UTC).isoformat(timespec="milliseconds"), "level": "INFO",
+                       "logger": "stderr", "message": mask(line)}, ensure_ascii=False)
+
+
 def copy(stream: BinaryIO, pipe: LinePipe) -> int:
     """Copy ``stream`` line by line into ``pipe`` until end of file; returns the number of lines."""
     count = 0
     for raw in stream:
-        pipe.write(raw.decode("utf-8", errors="replace").rstrip("\r\n"))
+        line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+        if line:
+            pipe.write(as_json_line(line))
         count += 1
     return count
 
