@@ -130,7 +130,7 @@ class DialogEngine:
         ctx.history[-1].intent = reply.intent
         if reply.reply:
             ctx.history.append(Turn(role="bot", text=reply.reply, at=now, intent=reply.intent,
-                                    state=reply.state.value))
+                                    state=reply.state.value, sources=reply.sources))
         self.p.sessions.save(ctx)
         latency_ms = (time.perf_counter() - started) * 1000
         self.p.events.record(ConversationEvent(

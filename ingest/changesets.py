@@ -178,6 +178,19 @@ class ChangeSetService:
             self._on_change(plan.change_summary("apply", version, change_set_id))
         return self.get(change_set_id)
 
+    def discard(self, change_set_id: str) -> ChangeSet:
+        """Mark a pending change set as discarded (the operator rejected it); the catalogue is
+        untouched. Raises ``ChangeSetStateError`` unless it is pending."""
+        def work(tx: neo4j.ManagedTransaction) -> None:
+            self._locked(tx, change_set_id, "pending")
+            tx.run(Q_UPDATE, id=change_set_id, props={"status": "discarded",
+                                                      "discarded_at": datetime.now(UTC)}).consume()
+
+        with self._session() as session:
+            session.execute_write(work)
+        logger.info("change set %s discarded", change_set_id)
+        return self.get(change_set_id)
+
     def rollback(self, change_set_id: str) -> ChangeSet:
         """Restore the before values of an applied change set in one transaction."""
         def work(tx: neo4j.ManagedTransaction) -> tuple[Plan, int | None]:

@@ -114,7 +114,7 @@ class ChangeSet(BaseModel):
     id: str
     author: str
     created_at: datetime
-    status: Literal["pending", "applied", "rolled_back"]
+    status: Literal["pending", "applied", "rolled_back", "discarded"]
     applied_at: datetime | None = None
     rolled_back_at: datetime | None = None
     files: list[str] = Field(default_factory=list)

@@ -9,7 +9,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from schema.conversation import HandoffTicket
+from ingest.models import ChangeSet
+from qa_api.clusters import QuestionCluster
+from schema.conversation import ChatReply, HandoffTicket
 from schema.records import FAQRecord, OrderRecord, PolicyRecord, ProductRecord, StockUpdate
 from schema.types import ProductInfo, VariantInfo
 
@@ -81,6 +83,10 @@ class ChangeSetUpload(BaseModel):
     prune: bool = False
 
 
+class ChangeSetList(BaseModel):
+    change_sets: list[ChangeSet]
+
+
 class VariantOut(BaseModel):
     sku: str
     product_id: str
@@ -147,3 +153,38 @@ class ReadinessOut(BaseModel):
 
 class ErrorOut(BaseModel):
     error: ErrorBody
+
+
+# --- consoles ---------------------------------------------------------------------------------
+class IdentityOut(BaseModel):
+    name: str
+    role: str
+
+
+class ConsoleTicket(BaseModel):
+    ticket: HandoffTicket
+    priority: int
+    products: list[dict[str, Any]] = Field(description="products the conversation mentions: "
+                                                       "product_id, name, price, stock")
+    sources: list[dict[str, Any]] = Field(description="what the bot's answers in the transcript came from")
+    channel: str | None = None
+
+
+class TryQuestionRequest(_Request):
+    message: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS)
+
+
+class TryQuestionOut(BaseModel):
+    session_id: str = Field(description="the throwaway session (already erased)")
+    reply: ChatReply
+
+
+class FaqFromAnswerRequest(_Request):
+    question: str = Field(min_length=1, max_length=500)
+    answer: str = Field(min_length=1, max_length=2000)
+    paraphrases: list[str] = Field(default_factory=list, max_length=20)
+    ticket_id: str | None = Field(default=None, max_length=64)
+
+
+class UnansweredClusters(BaseModel):
+    clusters: list[QuestionCluster]

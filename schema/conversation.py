@@ -31,6 +31,7 @@ class Turn(BaseModel):
     at: datetime
     intent: str | None = None
     state: str | None = None
+    sources: list[dict] = Field(default_factory=list)  # what a bot turn was answered from
 
 
 class SessionContext(BaseModel):

@@ -107,6 +107,20 @@ class Settings(BaseSettings):
     agent_hours: str = "09:00-24:00"
     agent_timezone: str = "Asia/Shanghai"
 
+    # --- browser surfaces: widget, consoles, server-sent events ------------------
+    # Origins allowed to call the public chat endpoints from a page with the widget.
+    widget_allowed_origins: str = "*"
+    stream_max_s: float = 25.0        # one SSE response lasts this long; the browser reconnects
+    stream_poll_s: float = 1.0        # how often a stream reads Redis for news
+    stream_max_per_worker: int = 3    # concurrent streams per worker (each holds a gunicorn thread)
+
+    # --- WeChat Official Account / WeCom customer service (plaintext mode) -----------
+    wechat_token: SecretStr | None = None       # the URL-verification token set in the WeChat console
+    wechat_app_id: str | None = None
+    wechat_app_secret: SecretStr | None = None
+    wechat_api_base: str = "https://api.weixin.qq.com"
+    wechat_reply_budget_s: float = 4.0  # passive replies must leave within WeChat's 5-second window
+
     @property
     def external_neo4j(self) -> bool:
         """True when the user pointed us at a server we must not start."""

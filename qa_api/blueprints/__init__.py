@@ -6,6 +6,19 @@ from flask import Blueprint
 
 
 def all_blueprints() -> list[Blueprint]:
-    from qa_api.blueprints import analytics, chat, docs, handoffs, health, operators, sessions
+    from qa_api.blueprints import (
+        analytics,
+        chat,
+        console,
+        docs,
+        handoffs,
+        health,
+        operators,
+        sessions,
+        stream,
+        web,
+        wechat,
+    )
 
-    return [chat.bp, sessions.bp, handoffs.bp, operators.bp, analytics.bp, health.bp, docs.bp]
+    return [chat.bp, sessions.bp, handoffs.bp, operators.bp, analytics.bp, health.bp, docs.bp, stream.bp,
+            console.bp, web.bp, wechat.bp]

@@ -7,6 +7,7 @@ import logging
 
 from flask import Blueprint, Response
 
+from qa_api.channels.delivery import deliver_agent_reply
 from qa_api.errors import Conflict, ServiceUnavailable
 from qa_api.routing import (
     Operation,
@@ -68,7 +69,9 @@ def reply(ticket_id: str) -> Response:
         raise Conflict(f"ticket {ticket_id} must be claimed before replying", code="ticket_state")
     if ticket.status == "claimed" and ticket.claimed_by != identity.name and identity.role != "admin":
         raise Conflict(f"ticket {ticket_id} is claimed by {ticket.claimed_by}", code="ticket_state")
-    return json_response(_engine().agent_reply(ticket_id, identity.name, body.text))
+    updated = _engine().agent_reply(ticket_id, identity.name, body.text)
+    deliver_agent_reply(updated.session_id, body.text)  # WeChat shoppers get it pushed
+    return json_response(updated)
 
 
 @endpoint(bp, "/v1/handoffs/<ticket_id>/close", ["POST"], Operation(

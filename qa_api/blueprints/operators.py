@@ -23,7 +23,13 @@ from qa_api.routing import (
     parse_body,
     services,
 )
-from qa_api.schemas import RECORD_KIND_MODELS, ChangeSetJsonRequest, ChangeSetUpload, ProductOut
+from qa_api.schemas import (
+    RECORD_KIND_MODELS,
+    ChangeSetJsonRequest,
+    ChangeSetList,
+    ChangeSetUpload,
+    ProductOut,
+)
 
 logger = logging.getLogger(__name__)
 bp = Blueprint("operators", __name__)
@@ -78,6 +84,13 @@ def create_changeset() -> Response:
     return json_response(change_set, 201)
 
 
+@endpoint(bp, "/v1/changesets", ["GET"], Operation(
+    summary="The latest change sets, newest first (without their changes)", tag="operators",
+    roles=_OPERATOR, response=ChangeSetList, errors=(401, 403, 503)))
+def list_changesets() -> Response:
+    return json_response(ChangeSetList(change_sets=_changesets().list()))
+
+
 @endpoint(bp, "/v1/changesets/<changeset_id>", ["GET"], Operation(
     summary="A change set: its diff, counts and state", tag="operators", roles=_OPERATOR,
     response=ChangeSet, errors=(401, 403, 404, 503)))
@@ -91,6 +104,15 @@ def get_changeset(changeset_id: str) -> Response:
 def apply_changeset(changeset_id: str) -> Response:
     change_set = _changesets().apply(changeset_id)
     logger.info("change set %s applied by %s", changeset_id, current_identity().name)
+    return json_response(change_set)
+
+
+@endpoint(bp, "/v1/changesets/<changeset_id>/discard", ["POST"], Operation(
+    summary="Discard a pending change set (nothing is written to the catalogue)", tag="operators",
+    roles=_OPERATOR, response=ChangeSet, errors=(401, 403, 404, 409, 503)))
+def discard_changeset(changeset_id: str) -> Response:
+    change_set = _changesets().discard(changeset_id)
+    logger.info("change set %s discarded by %s", changeset_id, current_identity().name)
     return json_response(change_set)
 
 
