@@ -17,11 +17,16 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from retrieval.entity_ids import id_forms, id_schemes, product_ids
 from retrieval.normalize import SIZE_WORDS, color_aliases, model_key, pinyin_key
+from retrieval.variant_match import family_members, load_color_families
 from schema.lexicon import CatalogLexicon, LexiconEntry
 
 # Which kinds of surface a shopper's wording can match, best first.
-SOURCE_RANK = {"name": 0, "alias": 1, "brand": 1, "category": 1, "attribute": 1, "derived": 2}
+SOURCE_RANK = {"id": 0, "name": 0, "alias": 1, "brand": 1, "category": 1, "attribute": 1, "derived": 2,
+               "family": 3}
+# Surfaces that only match exactly: an id one character off is another product, not a typo.
+EXACT_ONLY_SOURCES = frozenset({"id"})
 USERDICT_FREQ = 3000
 FUZZY_TYPES = frozenset({"product", "brand", "category"})
 _CJK = re.compile(r"[\u3400-\u9fff]")
@@ -108,7 +113,29 @@ def expand(lexicon: CatalogLexicon) -> list[Surface]:
         if len(v) == 1:
             for word in (v + "色", v + "的"):
                 out.append(Surface(model_key(word), _derived(colors[v], word), "derived"))
+    out += _family_surfaces(colors)
+    out += [Surface(model_key(form), LexiconEntry(form, "product", pid, (pid,), None, "id"), "id")
+            for pid in product_ids(lexicon) for form in id_forms(pid)]
     return [s for s in out if s.key]
+
+
+def _family_surfaces(colors: dict[str, LexiconEntry]) -> list[Surface]:
+    """灰色 / 灰的 / 蓝色 ... for every colour family the catalogue has, whatever it calls its colours.
+
+    The entry's value is the family's first catalogue colour, its product ids
+    those of every colour in the family; the linker offers the other members
+    as candidates, so each product finds its own grey (石墨灰, 银灰, ...).
+    """
+    out = []
+    values = list(colors)
+    for word in load_color_families().family_words():
+        members = family_members(word, values)
+        if not members or word in colors:
+            continue
+        ids = tuple(sorted({p for m in members for p in colors[m].product_ids}))
+        out.append(Surface(model_key(word), LexiconEntry(word, "color", members[0], ids, "color", "family"),
+                           "family"))
+    return out
 
 
 def requires_alignment(key: str) -> bool:
@@ -128,7 +155,8 @@ class SurfaceIndex:
         self.exact: dict[str, tuple[Surface, ...]] = {k: tuple(v) for k, v in exact.items()}
         self.max_key_len = max((len(k) for k in self.exact), default=0)
         names = sorted(k for k, v in self.exact.items()
-                       if len(k) >= 2 and any(s.entry.type in FUZZY_TYPES for s in v))
+                       if len(k) >= 2 and any(s.entry.type in FUZZY_TYPES and s.source not in EXACT_ONLY_SOURCES
+                                              for s in v))
         by_len: dict[int, list[str]] = defaultdict(list)
         for key in names:
             by_len[len(key)].append(key)
@@ -137,7 +165,7 @@ class SurfaceIndex:
         for key in names:
             if has_cjk(key):
                 for s in self.exact[key]:
-                    if s.entry.type in FUZZY_TYPES:
+                    if s.entry.type in FUZZY_TYPES and s.source not in EXACT_ONLY_SOURCES:
                         pinyin[pinyin_key(key)].append(s)
         self.pinyin: dict[str, tuple[Surface, ...]] = {k: tuple(v) for k, v in pinyin.items()}
         self.brand_products: dict[str, frozenset[str]] = {
@@ -147,9 +175,15 @@ class SurfaceIndex:
         groups: dict[str, list[str]] = defaultdict(list)
         for v in lexicon.values("color"):
             groups[color_base(v)].append(v)
+        colours = list(lexicon.values("color"))
         for members in groups.values():
             for v in members:
-                self.color_groups[v] = tuple(m for m in members if m != v)
+                # A value that names a whole family (蓝色) also stands for the family's other colours.
+                family = family_members(v, colours)
+                self.color_groups[v] = tuple(dict.fromkeys(m for m in (*members, *family) if m != v))
+        self.color_families: dict[str, tuple[str, ...]] = {
+            s.key: family_members(s.entry.surface, colours) for s in self.surfaces if s.source == "family"}
+        self.id_schemes = id_schemes(product_ids(lexicon))
 
     def fuzzy_choices(self, length: int, threshold: float) -> tuple[str, ...]:
         """Product/brand/category keys of a length that can reach ``threshold`` (0-100) on ratio.

@@ -58,6 +58,7 @@ from schema.types import EntityLink
 logger = logging.getLogger(__name__)
 
 STRONG_CONTEXT = frozenset({"brand", "category", "product"})
+SCHEME_ID_SCORE = 0.6
 TokenizerFactory = Callable[[Path], Tokenizer]
 
 
@@ -177,8 +178,30 @@ class EntityLinker:
         cands = self._exact(state.index, folded, starts, ends)
         cands += self._approximate(state.index, folded, tokens)
         chosen = self._select([c for c in cands if not any(blocked[c.start:c.end])], len(text))
-        links += self._merge_brand_product(state.index, self._to_links(state.index, text, chosen), text)
+        found = self._merge_brand_product(state.index, self._to_links(state.index, text, chosen), text)
+        links += found + self._scheme_ids(state.index, text, folded, blocked, found)
         return sorted(links, key=lambda x: x.start)
+
+    @staticmethod
+    def _scheme_ids(index: SurfaceIndex, text: str, folded: str, blocked: list[bool],
+                    found: list[EntityLink]) -> list[EntityLink]:
+        """Ids written in one of the store's id schemes that no exact surface matched.
+
+        They become product links with a lower score (``SCHEME_ID_SCORE``): the
+        dialogue checks them against the graph and says when no such product exists.
+        """
+        taken = list(blocked)
+        for link in found:
+            taken[link.start:link.end] = [True] * (link.end - link.start)
+        out = []
+        for scheme in index.id_schemes:
+            for m in scheme.pattern.finditer(folded):
+                if any(taken[m.start():m.end()]):
+                    continue
+                out.append(EntityLink(text[m.start():m.end()], m.start(), m.end(), "product",
+                                      scheme.canonical(m), SCHEME_ID_SCORE))
+                taken[m.start():m.end()] = [True] * (m.end() - m.start())
+        return out
 
     @staticmethod
     def _tokens(state: _State, folded: str) -> list[tuple[int, int]]:
@@ -197,8 +220,10 @@ class EntityLinker:
             for n in range(min(index.max_key_len, len(compact) - k), 0, -1):
                 key = compact[k:k + n]
                 hits = index.exact.get(key)
-                if not hits or key.isdigit() or (n == 1 and has_cjk(key)):
+                if not hits or (n == 1 and has_cjk(key)):
                     continue
+                if key.isdigit() and not (n >= 5 and any(h.source == "id" for h in hits)):
+                    continue  # a bare number is a quantity or a price, unless it is a long product id
                 start, end = pos[k], pos[k + n - 1] + 1
                 if _ascii_word(key[0]) and start > 0 and (
                         _ascii_word(folded[start - 1]) or (key[0].isdigit() and folded[start - 1] == ".")):
@@ -276,7 +301,7 @@ class EntityLinker:
     @staticmethod
     def _pick_type(surfaces: tuple[Surface, ...]) -> str:
         types = {s.entry.type for s in surfaces}
-        if any(s.entry.type == "product" and s.source == "name" for s in surfaces):
+        if any(s.entry.type == "product" and s.source in ("name", "id") for s in surfaces):
             return "product"
         for t in ("category", "product", "brand", "color", "size", "attribute"):
             if t in types:
@@ -295,7 +320,9 @@ class EntityLinker:
             others = [(strong, ids) for start, strong, ids in context if start != c.start]
             ranked = self._rank_values(mine, others)
             if t == "color":
-                candidates = index.color_groups.get(ranked[0], ())
+                family = next((index.color_families[s.key] for s in mine if s.source == "family"), ())
+                candidates = tuple(dict.fromkeys(
+                    v for v in (*family, *index.color_groups.get(ranked[0], ())) if v != ranked[0]))
             else:
                 candidates = tuple(ranked[1:])
             links.append(EntityLink(text[c.start:c.end], c.start, c.end, t, ranked[0],

@@ -1,0 +1,104 @@
+"""Linking that adapts to each store: its id scheme, its colour names, its minimal products.
+
+The store is generated here (not the demo store's ``P1234`` ids or colour
+names) and loaded into the real Neo4j; the linker is built from the graph's
+lexicon exactly as the service builds it.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from retrieval.entity_ids import id_schemes
+from retrieval.entity_linking import SCHEME_ID_SCORE, EntityLinker
+
+# An id scheme unlike the demo's: two letter runs, separators, digits.
+STORE = [
+    {"product_id": "KT-LM-101", "name": "远山 真空保温壶", "brand": "远山", "category": "家居/杯壶/保温壶",
+     "price": 129.0, "variants": [
+         {"sku": "KT-LM-101-G", "price": 129.0, "stock": 4, "attributes": {"color": "月岩灰"}},
+         {"sku": "KT-LM-101-B", "price": 129.0, "stock": 6, "attributes": {"color": "湖水蓝"}},
+         {"sku": "KT-LM-101-W", "price": 139.0, "stock": 0, "attributes": {"color": "奶油白"}}]},
+    {"product_id": "KT-LM-102", "name": "远山 随行杯", "brand": "远山", "category": "家居/杯壶/随行杯",
+     "price": 69.0, "variants": [
+         {"sku": "KT-LM-102-S", "price": 69.0, "stock": 3, "attributes": {"color": "星砂银灰", "size": "350ml"}},
+         {"sku": "KT-LM-102-L", "price": 79.0, "stock": 2, "attributes": {"color": "星砂银灰", "size": "500ml"}}]},
+    {"product_id": "KT-QR-207", "name": "青木 折叠凳", "brand": "青木", "category": "家居/户外/折叠凳",
+     "price": 45.0, "variants": [
+         {"sku": "KT-QR-207-K", "price": 45.0, "stock": 9, "attributes": {"color": "岩石黑"}}]},
+    # A minimal product: an id and option lists, nothing else.
+    {"product_id": "KT-QR-300", "attributes": {"color": ["森林绿", "岩石黑"], "size": ["S", "M"], "stock": 20}},
+]
+
+
+@pytest.fixture()
+def store_linker(graph_db, settings, tmp_path) -> EntityLinker:
+    from graph.knowledge import GraphKnowledge
+    from ingest.loader import Loader
+
+    path = tmp_path / "products.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in STORE), encoding="utf-8")
+    Loader(graph_db, settings.neo4j_database, phone_salt=settings.phone_hash_salt.get_secret_value(),
+           show_progress=False).load([path])
+    lexicon = GraphKnowledge(graph_db, settings.neo4j_database).catalog_lexicon()
+    linker = EntityLinker(lexicon, dict_root=tmp_path / "lexicon")
+    linker.warm_up()
+    return linker
+
+
+def _products(links):
+    return [(x.value, x.score) for x in links if x.type == "product"]
+
+
+def test_store_ids_in_any_case_and_without_separators(store_linker):
+    for text in ("KT-LM-101还有货吗", "kt-lm-101 还有货吗", "Kt-Lm-101有吗", "ktlm101有吗", "问下KT-QR-207"):
+        found = _products(store_linker.link(text))
+        assert len(found) == 1 and found[0][1] == 1.0, text
+        assert found[0][0] in {"KT-LM-101", "KT-QR-207"}
+    # one character off is another id, never a fuzzy match of a sibling
+    assert _products(store_linker.link("kt-lm-109有吗")) == [("KT-LM-109", SCHEME_ID_SCORE)]
+    # the demo's id scheme means nothing in this store
+    assert _products(store_linker.link("P1002有吗")) == []
+
+
+def test_minimal_product_is_linked_by_id(store_linker):
+    links = store_linker.link("kt-qr-300 森林绿的M码还有吗")
+    assert [(x.type, x.value) for x in links] == [
+        ("product", "KT-QR-300"), ("color", "森林绿"), ("size", "M")]
+
+
+@pytest.mark.parametrize(("text", "family"), [
+    ("灰色的还有吗", {"月岩灰", "星砂银灰"}),
+    ("蓝色的有吗", {"湖水蓝"}),
+    ("蓝的呢", {"湖水蓝"}),
+    ("白的多少钱", {"奶油白"}),
+    ("绿的还有吗", {"森林绿"}),
+])
+def test_colour_words_reach_the_store_own_colour_names(store_linker, text, family):
+    colours = [x for x in store_linker.link(text) if x.type == "color"]
+    assert len(colours) == 1, text
+    assert {colours[0].value, *colours[0].candidates} == family
+
+
+def test_product_resolution_finds_its_only_grey(store_linker):
+    """The colour link carries the whole family: each product keeps the member it has."""
+    from retrieval.variant_match import match_values
+
+    link = next(x for x in store_linker.link("KT-LM-102 灰色的还有吗") if x.type == "color")
+    own = {"KT-LM-101": ["月岩灰", "湖水蓝", "奶油白"], "KT-LM-102": ["星砂银灰"]}
+    for pid, values in own.items():
+        choices = (link.value, *link.candidates)
+        assert next(c for c in choices if c in values) == match_values(link.text, values)[0].value, pid
+
+
+def test_id_schemes_are_derived_from_the_loaded_ids():
+    schemes = id_schemes(["SKU_88012", "SKU_88013", "mx-2231", "mx-2232", "100234"])
+    assert len(schemes) == 2  # digit-only ids get exact matching only
+    sku = next(s for s in schemes if s.upper)
+    m = sku.pattern.search("sku88099 有吗")
+    assert m and sku.canonical(m) == "SKU_88099"
+    mx = next(s for s in schemes if not s.upper)
+    m = mx.pattern.search("MX-9999还有吗")
+    assert m and mx.canonical(m) == "mx-9999"
