@@ -42,10 +42,12 @@ logger = logging.getLogger(__name__)
 
 HANDOFF_THRESHOLD = 0.7
 NEUTRAL_DAMPING = 0.5
+# A message that only greets, thanks or says goodbye never reaches the hand-off line.
+PLEASANTRY_CEILING = 0.2
 LEVELS = ("calm", "annoyed", "furious")
 LEVEL_VALUE = np.array([0.0, 0.5, 1.0])
 MODEL_FILE = "emotion.joblib"
-MODEL_VERSION = "lr-C16-v1"  # bump when _new_lr changes
+MODEL_VERSION = "lr-C16-chat-v2"  # bump when _new_lr changes
 
 
 class EmotionError(RetrievalError):
@@ -64,18 +66,22 @@ class EmotionScore:
         return self.score > HANDOFF_THRESHOLD
 
 
-def combine(rule: float, model: float | None, neutral_use: bool = False) -> float:
+def combine(rule: float, model: float | None, neutral_use: bool = False, pleasantry: bool = False) -> float:
     """Noisy-OR of rule and model scores (the rule alone when there is no model).
 
     When the rules saw a trigger word used neutrally (垃圾袋有卖吗) and no anger
     cue, the model's score is halved: its anger signal there comes from the
-    trigger word itself.
+    trigger word itself. A pleasantry (哈喽亲, 好的谢谢!!) is capped at
+    :data:`PLEASANTRY_CEILING`: on a short greeting the embedding model has
+    nothing to go on, and a greeting is never a reason to hand off.
     """
     if model is None:
-        return rule
-    if neutral_use and rule == 0.0:
-        model *= NEUTRAL_DAMPING
-    return 1.0 - (1.0 - rule) * (1.0 - model)
+        score = rule
+    else:
+        if neutral_use and rule == 0.0:
+            model *= NEUTRAL_DAMPING
+        score = 1.0 - (1.0 - rule) * (1.0 - model)
+    return min(score, PLEASANTRY_CEILING) if pleasantry else score
 
 
 class EmotionScorer:
@@ -88,7 +94,7 @@ class EmotionScorer:
     def model_scores(self, texts: Sequence[str]) -> np.ndarray | None:
         if self._lr is None or self.encoder is None:
             return None
-        probs = self._lr.predict_proba(self.encoder.encode_queries(list(texts)))
+        probs = self._lr.predict_proba(self.encoder.encode_queries(_model_texts(texts)))
         return probs @ LEVEL_VALUE[self._lr.classes_]
 
     def explain_batch(self, texts: Sequence[str]) -> list[EmotionScore]:
@@ -99,7 +105,7 @@ class EmotionScorer:
         for i, text in enumerate(texts):
             rule = rule_score(text)
             m = None if model is None else float(model[i])
-            out.append(EmotionScore(round(combine(rule.score, m, rule.neutral_use), 4), rule.score,
+            out.append(EmotionScore(round(combine(rule.score, m, rule.neutral_use, rule.pleasantry), 4), rule.score,
                                     None if m is None else round(m, 4), rule.cues))
         return out
 
@@ -127,7 +133,7 @@ class EmotionScorer:
         path = settings.models_dir / "emotion" / key / MODEL_FILE
         if path.is_file():
             return cls(encoder, joblib.load(path))
-        lr = _new_lr().fit(encoder.encode_queries(list(data.texts)), data.levels)
+        lr = _new_lr().fit(encoder.encode_queries(_model_texts(data.texts)), data.levels)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
         joblib.dump(lr, tmp)
@@ -165,6 +171,13 @@ def load_emotion_data(path: Path) -> EmotionData:
     return EmotionData(tuple(texts), np.array(levels), np.array(angry), hashlib.sha256(raw).hexdigest())
 
 
+def _model_texts(texts: Sequence[str]) -> list[str]:
+    """What the model reads: chat text without cards, links and emoji, typos corrected (the rules read it raw)."""
+    from retrieval.chat_text import default_cleaner
+
+    return default_cleaner().texts(list(texts))
+
+
 def _new_lr():
     from sklearn.linear_model import LogisticRegression
 
@@ -193,7 +206,7 @@ def evaluate_emotion(data: EmotionData, encoder: Encoder, folds: int = 5, repeat
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import StratifiedKFold
 
-    emb = encoder.encode_queries(list(data.texts))
+    emb = encoder.encode_queries(_model_texts(data.texts))
     rule_results = [rule_score(t) for t in data.texts]
     rules = np.array([r.score for r in rule_results])
     auc_m, auc_c, prec, rec = [], [], [], []
@@ -202,7 +215,8 @@ def evaluate_emotion(data: EmotionData, encoder: Encoder, folds: int = 5, repeat
         for a, b in StratifiedKFold(folds, shuffle=True, random_state=seed + r).split(emb, data.levels):
             lr = _new_lr().fit(emb[a], data.levels[a])
             model[b] = lr.predict_proba(emb[b]) @ LEVEL_VALUE[lr.classes_]
-        combined = np.array([combine(r.score, m, r.neutral_use) for r, m in zip(rule_results, model, strict=True)])
+        combined = np.array([combine(r.score, m, r.neutral_use, r.pleasantry)
+                             for r, m in zip(rule_results, model, strict=True)])
         auc_m.append(roc_auc_score(data.angry, model))
         auc_c.append(roc_auc_score(data.angry, combined))
         hand = combined > HANDOFF_THRESHOLD

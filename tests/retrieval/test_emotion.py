@@ -61,3 +61,25 @@ def test_bad_emotion_row_is_named(tmp_path):
                    encoding="utf-8")
     with pytest.raises(EmotionError, match="emotion.jsonl:2"):
         load_emotion_data(bad)
+
+
+PLEASANTRIES = ["哈喽", "哈喽亲", "哈喽哈喽", "嗨", "hello", "hi 在吗", "亲亲在不在呀", "在吗？？", "早上好 客服",
+                "你好呀😊", "好的谢谢", "谢谢亲！！", "好滴 辛苦啦", "嗯嗯 知道了", "ok 拜拜", "88", "感谢感谢🙏"]
+
+
+@pytest.mark.parametrize("text", PLEASANTRIES)
+def test_greetings_and_thanks_never_score_as_anger(scorer, text):
+    s = scorer.explain(text)
+    assert not s.handoff and s.score <= 0.2, (text, s)
+
+
+def test_pleasantry_rule_is_about_the_whole_message(scorer):
+    assert rule_score("哈喽亲").pleasantry and rule_score("好的谢谢~").pleasantry
+    assert not rule_score("你好 我要投诉你们！！").pleasantry
+    assert scorer.explain("哈喽 你们这什么破服务 骗子！！").handoff  # a greeting does not hide anger
+    assert combine(0.9, 0.9, pleasantry=True) <= 0.2
+
+
+def test_angry_emoji_is_a_cue():
+    assert rule_score("等了一周了😡").score > rule_score("等了一周了").score
+    assert rule_score("好的😊").score == 0.0
