@@ -18,10 +18,9 @@ from typing import Any
 import neo4j
 
 from graph.queries import knowledge as q
+from schema.attribute_names import equivalent_keys, lexicon_type, norm, same_attribute
 from schema.lexicon import CatalogLexicon, LexiconEntry, merge_entries
 from schema.types import ClauseInfo, FAQInfo, ProductInfo, VariantInfo
-
-_TYPED_ATTRIBUTES = ("color", "size")
 
 
 def knowledge_version(driver: neo4j.Driver, database: str) -> int:
@@ -99,35 +98,38 @@ class GraphKnowledge:
         return [found[pid] for pid in dict.fromkeys(product_ids) if pid in found]
 
     def variants(self, product_id: str, **attr_filters: str) -> list[VariantInfo]:
-        """Variants of a product whose attributes equal every filter (``color='红色', size='L'``)."""
-        color = attr_filters.pop("color", None)
-        size = attr_filters.pop("size", None)
-        params: dict[str, Any] = {"product_id": product_id, "extra": attr_filters}
-        if color is not None and size is not None:
-            query, params = q.Q_VARIANTS_BY_COLOR_SIZE, {**params, "color": color, "size": size}
-        elif color is not None:
-            query, params = q.Q_VARIANTS_BY_COLOR, {**params, "color": color}
-        elif size is not None:
-            query, params = q.Q_VARIANTS_BY_SIZE, {**params, "size": size}
+        """Variants of a product whose attributes equal every filter.
+
+        Filter names may be the store's own (``颜色='雾霾蓝'``) or any name of
+        the same option (``color='雾霾蓝'`` finds a ``颜色`` attribute); names and
+        values compare NFKC-normalised and case folded.
+        """
+        if attr_filters:
+            filters = [{"keys": equivalent_keys(k), "value": norm(v)} for k, v in attr_filters.items()]
+            records = self._read(q.Q_VARIANTS_FILTERED, product_id=product_id, filters=filters)
         else:
-            query = q.Q_VARIANTS
+            records = self._read(q.Q_VARIANTS, product_id=product_id)
         return [
             VariantInfo(sku=r["sku"], product_id=r["product_id"], stock=int(r["stock"] or 0),
                         price=None if r["price"] is None else float(r["price"]),
                         attributes=json.loads(r["attributes_json"] or "{}"))
-            for r in self._read(query, **params)
+            for r in records
         ]
 
     def in_stock_values(self, product_id: str, attr: str) -> list[str]:
-        """Distinct values of ``attr`` (e.g. the colours) that have stock, in SKU order.
+        """Distinct values of ``attr`` (any name of the option: 颜色 or color) that have stock, in SKU order.
 
         For a product without variants this is its option list when its total
         stock is positive: per-option stock is unknown there.
         """
-        records = self._read(q.Q_IN_STOCK_VALUES, product_id=product_id, attr=attr)
-        if not records:
+        variants = self.variants(product_id)
+        if variants:
+            return list(dict.fromkeys(value for v in variants if v.stock > 0
+                                      for key, value in v.attributes.items() if same_attribute(key, attr)))
+        product = self.product(product_id)
+        if product is None or not (product.total_stock or 0) > 0:
             return []
-        return list(dict.fromkeys(str(v) for v in records[0]["values"]))
+        return [value for key, values in product.options.items() if same_attribute(key, attr) for value in values]
 
     def cheapest(self, category_prefix: str | None = None, product_ids: Sequence[str] | None = None,
                  in_stock_only: bool = True) -> ProductInfo | None:
@@ -225,5 +227,4 @@ def _lexicon_entries(products: Iterable[Any], variants: Iterable[Any], categorie
         yield LexiconEntry(c["name"], "category", c["path"], tuple(sorted(by_category.get(c["path"], ()))),
                            None, "category")
     for (attr, value), pids in by_value.items():
-        kind = attr if attr in _TYPED_ATTRIBUTES else "attribute"
-        yield LexiconEntry(value, kind, value, tuple(sorted(pids)), attr, "attribute")
+        yield LexiconEntry(value, lexicon_type(attr), value, tuple(sorted(pids)), attr, "attribute")

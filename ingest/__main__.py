@@ -1,8 +1,10 @@
 """Command line: ``python -m ingest load|changeset|rollback ...``.
 
-    python -m ingest load PATH... [--kind K] [--dry-run] [--skip-invalid] [--report FILE]
-                                  [--prune] [--author NAME] [--batch-size N] [-v]
+    python -m ingest load PATH... [--kind K] [--status-map FILE] [--columns FILE] [--dry-run]
+                                  [--skip-invalid] [--report FILE] [--prune] [--author NAME]
+                                  [--batch-size N] [-v]
     python -m ingest changeset create FILE... --author NAME [--kind K] [--prune]
+                                              [--status-map FILE] [--columns FILE]
     python -m ingest changeset show|apply|rollback ID
     python -m ingest changeset list
     python -m ingest rollback ID
@@ -28,6 +30,13 @@ from ingest.readers import KINDS
 logger = logging.getLogger("ingest")
 
 
+def _vocab_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--status-map", type=Path, metavar="FILE",
+                        help="JSON {store status: canonical status} for orders files")
+    parser.add_argument("--columns", type=Path, metavar="FILE",
+                        help="JSON {CSV header: field or null} for products/stock CSV files")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m ingest", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -37,6 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     load = sub.add_parser("load", help="validate and load files or folders in one transaction")
     load.add_argument("paths", nargs="+", type=Path)
     load.add_argument("--kind", choices=KINDS, help="kind of every file (default: from the file name)")
+    _vocab_args(load)
     load.add_argument("--dry-run", action="store_true", help="validate and count, write nothing")
     load.add_argument("--skip-invalid", action="store_true",
                       help="write the valid records; save the rejected ones to the report")
@@ -55,6 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--author", required=True)
     create.add_argument("--kind", choices=KINDS)
     create.add_argument("--prune", action="store_true")
+    _vocab_args(create)
     for action in ("show", "apply", "rollback"):
         p = cs_sub.add_parser(action)
         p.add_argument("id")
@@ -75,15 +86,17 @@ def _run(args: argparse.Namespace) -> int:
     from graph.driver import connect
     from ingest.changesets import ChangeSetService
     from ingest.loader import Loader
+    from ingest.vocab import StoreVocabulary
     from schema.settings import load_settings
 
     settings = load_settings()
     salt = settings.phone_hash_salt.get_secret_value()
+    vocab = StoreVocabulary.from_files(getattr(args, "status_map", None), getattr(args, "columns", None))
     driver = connect(settings)
     try:
         if args.command == "load":
             loader = Loader(driver, settings.neo4j_database, phone_salt=salt, batch_size=args.batch_size,
-                            reports_dir=settings.reports_dir)
+                            reports_dir=settings.reports_dir, vocab=vocab)
             summary = loader.load(args.paths, kind=args.kind, dry_run=args.dry_run,
                                   skip_invalid=args.skip_invalid, prune=args.prune, author=args.author,
                                   report_path=args.report)
@@ -97,7 +110,7 @@ def _run(args: argparse.Namespace) -> int:
                   f"knowledge version {summary.knowledge_version}") + f" ({summary.elapsed_s:.2f}s)")
             print(summary.model_dump_json(exclude={"rejected"}))
             return 0
-        service = ChangeSetService(driver, settings.neo4j_database, phone_salt=salt)
+        service = ChangeSetService(driver, settings.neo4j_database, phone_salt=salt, vocab=vocab)
         action = "rollback" if args.command == "rollback" else args.action
         if action == "list":
             for item in service.list():

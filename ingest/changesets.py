@@ -37,6 +37,7 @@ from ingest.plan import EntityPlan, Plan, build_plan, desired_states, touched_en
 from ingest.readers import RawRecord
 from ingest.states import content_hash
 from ingest.validate import validate
+from ingest.vocab import EMPTY, StoreVocabulary
 from ingest.writer import PlanWriter
 from schema.records import FAQRecord, OrderRecord, PolicyRecord, ProductRecord, StockUpdate
 
@@ -63,7 +64,9 @@ class ChangeSetService:
 
     def __init__(self, driver: neo4j.Driver, database: str, *, phone_salt: str | None = None,
                  batch_size: int = 5000,
-                 on_change: Callable[[ChangeSummary], None] | None = None) -> None:
+                 on_change: Callable[[ChangeSummary], None] | None = None,
+                 vocab: StoreVocabulary = EMPTY) -> None:
+        self._vocab = vocab
         self._driver = driver
         self._database = database
         self._salt = phone_salt
@@ -93,7 +96,7 @@ class ChangeSetService:
     def _prepare(self, source: Sequence[Any], kind: str | None, prune: bool) -> PreparedLoad:
         if all(isinstance(item, str | Path) for item in source):
             return prepare(self._driver, self._database, [Path(p) for p in source], kind=kind,
-                           salt=self._salt, prune=prune)
+                           salt=self._salt, prune=prune, vocab=self._vocab)
         raws = []
         for n, record in enumerate(source, start=1):
             record_kind = _RECORD_KINDS.get(type(record))

@@ -18,6 +18,7 @@ from typing import Any
 
 from ingest.models import ValidationIssue
 from ingest.readers import RawRecord, csv_number
+from ingest.vocab import EMPTY, StoreVocabulary
 
 PRODUCT_COLUMNS = ("product_id", "name", "brand", "category", "price", "description", "aliases")
 VARIANT_COLUMNS = ("sku", "color", "size", "stock", "variant_price")
@@ -36,19 +37,20 @@ def _product_value(column: str, text: str) -> Any:
     return text
 
 
-def read_catalog_csv(path: Path, display: str) -> tuple[list[RawRecord], list[ValidationIssue]]:
+def read_catalog_csv(path: Path, display: str,
+                     vocab: StoreVocabulary = EMPTY) -> tuple[list[RawRecord], list[ValidationIssue]]:
     issues: list[ValidationIssue] = []
     with path.open(encoding="utf-8-sig", newline="") as fh:
         reader = csv.reader(fh)
-        header = [h.strip() for h in next(reader, [])]
-        known = set(PRODUCT_COLUMNS) | set(VARIANT_COLUMNS) | {"policies"}
-        unknown = [h for h in header if h not in known and not (h.startswith("attr_") and len(h) > 5)]
+        raw_header = next(reader, [])
+        fields, unknown = vocab.header("products", raw_header)
+        # Ignored (informational) columns get a name no layout column has.
+        header = [f if f is not None else f"\0ignored{n}" for n, f in enumerate(fields)]
         duplicated = sorted({h for h in header if header.count(h) > 1})
         if "product_id" not in header or unknown or duplicated:
-            reason = ("missing column product_id" if "product_id" not in header else
-                      f"unknown column(s) {', '.join(unknown)}" if unknown else
-                      f"duplicated column(s) {', '.join(duplicated)}")
-            issues.append(ValidationIssue(file=display, line=1, field="(header)", reason=reason))
+            reasons = (unknown or (["missing column product_id"] if "product_id" not in header else
+                                   [f"duplicated column(s) {', '.join(duplicated)}"]))
+            issues += [ValidationIssue(file=display, line=1, field="(header)", reason=r) for r in reasons]
             return [], issues
         products: dict[str, RawRecord] = {}
         first_seen: dict[tuple[str, str], int] = {}

@@ -29,6 +29,7 @@ from ingest.models import ChangeSummary, LoadSummary, Rejection
 from ingest.plan import Desired, Plan, build_plan, desired_states, touched_entities
 from ingest.readers import RawRecord, SourceFile, discover, read_source
 from ingest.validate import ValidatedLoad, validate
+from ingest.vocab import EMPTY, StoreVocabulary
 from ingest.writer import PlanWriter
 
 logger = logging.getLogger(__name__)
@@ -48,13 +49,13 @@ class PreparedLoad:
 
 
 def prepare(driver: neo4j.Driver, database: str, paths: Sequence[Path], *, kind: str | None,
-            salt: str | None, prune: bool) -> PreparedLoad:
-    """Read and validate every file; nothing is written."""
+            salt: str | None, prune: bool, vocab: StoreVocabulary = EMPTY) -> PreparedLoad:
+    """Read and validate every file (mapping the store's words through ``vocab``); nothing is written."""
     sources = discover(paths, kind)
     raws: list[RawRecord] = []
     issues = []
     for src in sources:
-        records, read_issues = read_source(src)
+        records, read_issues = read_source(src, vocab)
         raws.extend(records)
         issues.extend(read_issues)
     logger.info("read %s records from %s file(s)", len(raws), len(sources))
@@ -123,7 +124,7 @@ class Loader:
 
     def __init__(self, driver: neo4j.Driver, database: str, *, phone_salt: str, batch_size: int = 5000,
                  on_change: OnChange | None = None, reports_dir: Path | None = None,
-                 show_progress: bool = True) -> None:
+                 show_progress: bool = True, vocab: StoreVocabulary = EMPTY) -> None:
         self._driver = driver
         self._database = database
         self._salt = phone_salt
@@ -131,6 +132,7 @@ class Loader:
         self._on_change = on_change
         self._reports_dir = reports_dir
         self._show_progress = show_progress
+        self._vocab = vocab
 
     def load(self, paths: Sequence[Path], *, kind: str | None = None, dry_run: bool = False,
              skip_invalid: bool = False, prune: bool = False, author: str = "cli",
@@ -153,7 +155,8 @@ class Loader:
               prune: bool, author: str, report_path: Path | None,
               atomic: bool) -> tuple[LoadSummary, ChangeSummary | None]:
         started = time.perf_counter()
-        prepared = prepare(self._driver, self._database, paths, kind=kind, salt=self._salt, prune=prune)
+        prepared = prepare(self._driver, self._database, paths, kind=kind, salt=self._salt, prune=prune,
+                           vocab=self._vocab)
         validated = prepared.validated
         if validated.rejected and (report_path or skip_invalid):
             report_path = report_path or self._default_report()

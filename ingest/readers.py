@@ -19,6 +19,7 @@ from typing import Any
 
 from ingest.errors import InputError
 from ingest.models import ValidationIssue
+from ingest.vocab import EMPTY, StoreVocabulary
 
 logger = logging.getLogger(__name__)
 
@@ -105,18 +106,24 @@ def discover(paths: Sequence[Path], kind: str | None = None) -> list[SourceFile]
     return found
 
 
-def read_source(src: SourceFile) -> tuple[list[RawRecord], list[ValidationIssue]]:
-    """All records of one file plus the issues of lines that could not be parsed."""
+def read_source(src: SourceFile, vocab: StoreVocabulary = EMPTY) -> tuple[list[RawRecord], list[ValidationIssue]]:
+    """All records of one file plus the issues of lines that could not be parsed.
+
+    ``vocab`` maps the store's CSV headers and order statuses (``ingest.vocab``).
+    """
     try:
         if src.path.suffix.lower() == ".csv":
             if src.kind == "products":
                 from ingest.csv_catalog import read_catalog_csv
 
-                return read_catalog_csv(src.path, src.display)
+                return read_catalog_csv(src.path, src.display, vocab)
             if src.kind == "stock":
-                return _read_stock_csv(src.path, src.display)
+                return _read_stock_csv(src.path, src.display, vocab)
             raise InputError(f"{src.display}: {src.kind} must be JSON Lines, not CSV")
-        return _read_jsonl(src.path, src.display, src.kind)
+        records, issues = _read_jsonl(src.path, src.display, src.kind)
+        if src.kind == "orders":
+            _map_statuses(records, vocab)
+        return records, issues
     except UnicodeDecodeError as e:
         raise InputError(f"{src.display}: not UTF-8 text ({e.reason} at byte {e.start})") from e
     except OSError as e:
@@ -158,26 +165,47 @@ def csv_number(text: str, integer: bool = False) -> Any:
     return value
 
 
-def _read_stock_csv(path: Path, display: str) -> tuple[list[RawRecord], list[ValidationIssue]]:
+def _map_statuses(records: list[RawRecord], vocab: StoreVocabulary) -> None:
+    for raw in records:
+        if "status" not in raw.data:
+            continue
+        status, problem = vocab.status(raw.data["status"])
+        if problem:
+            raw.issues.append(ValidationIssue(file=raw.file, line=raw.line, field="status", reason=problem))
+        else:
+            raw.data["status"] = status
+
+
+def _read_stock_csv(path: Path, display: str,
+                    vocab: StoreVocabulary) -> tuple[list[RawRecord], list[ValidationIssue]]:
     records: list[RawRecord] = []
     issues: list[ValidationIssue] = []
     with path.open(encoding="utf-8-sig", newline="") as fh:
         reader = csv.reader(fh)
-        header = [h.strip().lower() for h in next(reader, [])]
-        if header not in (["sku", "stock"], ["sku", "delta"]):
-            issues.append(ValidationIssue(file=display, line=1, field="(header)",
-                                          reason=f"expected 'sku,stock' or 'sku,delta', got {','.join(header)!r}"))
+        header = next(reader, [])
+        fields, problems = vocab.header("stock", header)
+        present = [f for f in fields if f is not None]
+        if not problems:
+            if "sku" not in present or sum(f in ("stock", "delta") for f in present) != 1:
+                problems = [f"expected a sku column and one stock or delta column, got {','.join(header)!r}"]
+            elif len(set(present)) != len(present):
+                problems = [f"two columns map to the same field in {','.join(header)!r}"]
+        if problems:
+            issues += [ValidationIssue(file=display, line=1, field="(header)", reason=p) for p in problems]
             return records, issues
-        column = header[1]
         for row in reader:
             if not any(cell.strip() for cell in row):
                 continue
             n = reader.line_num
-            if len(row) != 2:
+            if len(row) != len(header):
                 issues.append(ValidationIssue(file=display, line=n, field="(line)",
-                                              reason=f"expected 2 columns, got {len(row)}"))
+                                              reason=f"expected {len(header)} columns, got {len(row)}"))
                 continue
-            sku, value = row[0].strip(), row[1].strip()
-            data: dict[str, Any] = {"sku": sku, column: csv_number(value, integer=True) if value else None}
+            data: dict[str, Any] = {}
+            for target, cell in zip(fields, row, strict=True):
+                if target is None:
+                    continue
+                value = cell.strip()
+                data[target] = value if target == "sku" else (csv_number(value, integer=True) if value else None)
             records.append(RawRecord(kind="stock", file=display, line=n, data=data))
     return records, issues

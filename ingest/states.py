@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from graph.orders import hash_phone
+from schema.attribute_names import norm
 from schema.records import CHINA_TZ, FAQRecord, OrderRecord, PolicyRecord, ProductRecord, StockUpdate
 
 State = dict[str, Any]
@@ -170,6 +171,20 @@ def _clean(props: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in props.items() if v is not None}
 
 
+def facet_rows(attributes: dict[str, Any]) -> list[dict[str, str]]:
+    """``(:AttrValue)`` rows for a variant's attributes or a product's option lists.
+
+    ``key``/``value`` are as the store wrote them; ``key_norm``/``value_norm``
+    (NFKC, case folded, no whitespace) identify the shared node, so 颜色=雾霾蓝
+    of every product is one facet value.
+    """
+    rows = []
+    for key, values in attributes.items():
+        for value in values if isinstance(values, list) else [values]:
+            rows.append({"key": key, "key_norm": norm(key), "value": str(value), "value_norm": norm(str(value))})
+    return rows
+
+
 def product_row(state: State, digest: str) -> dict[str, Any]:
     props = {
         "product_id": state["product_id"],
@@ -185,14 +200,14 @@ def product_row(state: State, digest: str) -> dict[str, Any]:
         "policy_ids": state["policies"],
         "content_hash": digest,
     }
-    for name, values in state["options"].items():
-        props[f"opt_{name}"] = values
-    return _clean(props)
+    return {"product_id": state["product_id"], "props": _clean(props),
+            "values": facet_rows(state["options"])}
 
 
 def variant_row(state: State, digest: str) -> dict[str, Any]:
+    # Attribute names are the store's own (any script): they are never property
+    # names; they live in attributes_json (exact) and as AttrValue facet nodes.
     props = {
-        **state["attributes"],
         "sku": state["sku"],
         "product_id": state["product_id"],
         "stock": state["stock"],
@@ -200,7 +215,8 @@ def variant_row(state: State, digest: str) -> dict[str, Any]:
         "attributes_json": json.dumps(state["attributes"], ensure_ascii=False, sort_keys=True),
         "content_hash": digest,
     }
-    return _clean(props)
+    return {"sku": state["sku"], "product_id": state["product_id"], "props": _clean(props),
+            "values": facet_rows(state["attributes"])}
 
 
 def policy_row(state: State, digest: str) -> dict[str, Any]:

@@ -88,8 +88,11 @@ class _Checker:
             try:
                 self.models[i] = MODELS[raw.kind].model_validate(raw.data)
             except ValidationError as e:
+                read_flagged = {issue.field for issue in raw.issues}  # e.g. an unmapped status, said once
                 for err in e.errors():
                     loc = err["loc"]
+                    if _field_name(loc) in read_flagged:
+                        continue
                     line = raw.line
                     if raw.variant_lines and len(loc) > 1 and loc[0] == "variants" and isinstance(loc[1], int):
                         line = raw.variant_lines[loc[1]] if loc[1] < len(raw.variant_lines) else line

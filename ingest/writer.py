@@ -14,6 +14,7 @@ from typing import Any
 
 from graph.queries.catalog_write import (
     DELETES,
+    Q_DROP_UNUSED_VALUES,
     Q_HAS_ORDERS,
     Q_LINK_POLICY_TARGETS,
     Q_MERGE_BRANDS,
@@ -99,6 +100,9 @@ class PlanWriter:
         for entity in ("faq", "order"):
             self._upsert(entity, upserts[entity])
         self._relink(plan)
+        if upserts["product"] or upserts["variant"] or plan.entities["product"].deleted \
+                or plan.entities["variant"].deleted:
+            self._run(Q_DROP_UNUSED_VALUES)
 
     def _upsert(self, entity: str, states: list[tuple[State, str]]) -> None:
         if states:

@@ -16,10 +16,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from retrieval.errors import RetrievalError
+from schema.attribute_names import lexicon_type
 from schema.lexicon import CatalogLexicon, LexiconEntry, merge_entries
 from schema.records import ProductRecord
-
-ATTRIBUTE_TYPES = {"color": "color", "size": "size"}
 
 
 class LexiconSourceError(RetrievalError):
@@ -27,8 +26,7 @@ class LexiconSourceError(RetrievalError):
 
 
 def _attribute_entry(key: str, value: str, product_id: str) -> LexiconEntry:
-    type_ = ATTRIBUTE_TYPES.get(key, "attribute")
-    return LexiconEntry(value, type_, value, (product_id,), key, "attribute")
+    return LexiconEntry(value, lexicon_type(key), value, (product_id,), key, "attribute")
 
 
 def entries_of(record: ProductRecord) -> list[LexiconEntry]:

@@ -9,10 +9,16 @@ export (``python -m schema.records --json-schema`` writes
 Rules the models enforce: ids are non-empty and free of whitespace; prices are
 JSON numbers (not strings, not booleans), at least 0; stock is a whole number
 of at least 0; dates are ISO 8601 (a naive time is read as China time,
-UTC+08:00); order statuses come from ``ORDER_STATUSES``. Unknown fields are
-rejected everywhere, except that a product may carry free-form option lists
-under ``attributes`` (the seed record's ``{"size": [...], "color": [...],
-"stock": 150}``).
+UTC+08:00; ``YYYY-MM-DD HH:MM:SS`` works too); a policy date given as a bare
+``YYYY-MM-DD`` is a China-time day and both ends are inclusive, so a bare
+``effective_to`` is stored as the next day's 00:00+08:00 (the end is exclusive
+in the graph); order statuses come from ``ORDER_STATUSES`` (a store's own
+words are mapped by ``ingest.vocab`` before validation). Attribute names are
+letters, digits or ``_`` of any script (``颜色``, ``适用车型``, ``color``),
+kept as written and checked by ``schema.attribute_names`` against reserved
+fields after normalisation. Unknown fields are rejected everywhere, except that
+a product may carry free-form option lists under ``attributes`` (the seed
+record's ``{"颜色": [...], "尺寸": [...], "stock": 150}``).
 """
 
 from __future__ import annotations
@@ -36,13 +42,11 @@ from pydantic import (
     model_validator,
 )
 
+from schema.attribute_names import check_distinct, check_name
+
 CHINA_TZ = timezone(timedelta(hours=8), "CST")
 ORDER_STATUSES = ("待付款", "已付款", "已发货", "已签收", "已取消", "退款中", "已退款")
-# Properties a Variant node already uses; attribute names must not shadow them.
-RESERVED_ATTRIBUTES = frozenset(
-    {"sku", "product_id", "stock", "price", "attributes_json", "content_hash"}
-)
-_ATTR_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,39}$")
+_BARE_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def _check_id(value: str) -> str:
@@ -76,10 +80,24 @@ def _scalar_text(value: Any) -> Any:
 
 @lru_cache(maxsize=1024)
 def _attr_name(value: str) -> str:
-    if not _ATTR_NAME.match(value):
-        raise ValueError(f"attribute name {value!r} must be ASCII letters, digits or _, starting with a letter")
-    if value in RESERVED_ATTRIBUTES:
-        raise ValueError(f"attribute name {value!r} is reserved")
+    return check_name(value)
+
+
+def _day_start(value: Any) -> Any:
+    """A bare policy date ``YYYY-MM-DD`` starts at 00:00 China time that day."""
+    if isinstance(value, str) and _BARE_DATE.match(value.strip()):
+        return f"{value.strip()}T00:00:00+08:00"
+    return value
+
+
+def _day_end(value: Any) -> Any:
+    """A bare ``effective_to`` includes that whole day: the end is the next day's 00:00+08:00."""
+    if isinstance(value, str) and _BARE_DATE.match(value.strip()):
+        try:
+            day = datetime.strptime(value.strip(), "%Y-%m-%d")
+        except ValueError:
+            return value  # left for the datetime validator to reject
+        return (day + timedelta(days=1)).replace(tzinfo=CHINA_TZ).isoformat()
     return value
 
 
@@ -93,6 +111,8 @@ When = Annotated[datetime, AfterValidator(_aware)]
 CategoryPath = Annotated[str, Field(min_length=1), AfterValidator(_category_path)]
 AttrValue = Annotated[str, BeforeValidator(_scalar_text), Field(min_length=1)]
 AttrName = Annotated[str, AfterValidator(_attr_name)]
+PolicyStart = Annotated[datetime, BeforeValidator(_day_start), AfterValidator(_aware)]
+PolicyEnd = Annotated[datetime, BeforeValidator(_day_end), AfterValidator(_aware)]
 
 
 class _Record(BaseModel):
@@ -107,6 +127,12 @@ class VariantRecord(_Record):
     attributes: dict[AttrName, AttrValue] = Field(default_factory=dict)
     stock: Stock
     price: Price | None = None
+
+    @field_validator("attributes")
+    @classmethod
+    def _distinct_names(cls, value: dict[str, str]) -> dict[str, str]:
+        check_distinct(value)
+        return value
 
 
 class InlineFAQ(_Record):
@@ -130,11 +156,10 @@ class ProductAttributes(BaseModel):
 
     @model_validator(mode="after")
     def _names(self) -> ProductAttributes:
-        for name in (self.__pydantic_extra__ or {}):
-            if not _ATTR_NAME.match(name):
-                raise ValueError(
-                    f"attribute name {name!r} must be ASCII letters, digits or _, starting with a letter"
-                )
+        names = list(self.__pydantic_extra__ or {})
+        for name in names:
+            _attr_name(name)
+        check_distinct(names)
         return self
 
     def options(self) -> dict[str, list[str]]:
@@ -189,8 +214,8 @@ class PolicyRecord(_Record):
     clauses: list[ClauseRecord] = Field(min_length=1)
     applies_to: Targets = Field(default_factory=Targets)
     excludes: Targets = Field(default_factory=Targets)
-    effective_from: When
-    effective_to: When | None = None
+    effective_from: PolicyStart
+    effective_to: PolicyEnd | None = None
 
     @field_validator("clauses", mode="before")
     @classmethod

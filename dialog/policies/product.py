@@ -6,14 +6,17 @@ import re
 
 from dialog.policies.base import Knowledge, PolicyContext, PolicyResult
 from dialog.understand import Understanding
+from schema.attribute_names import display, family, norm, ordered, same_attribute
 from schema.types import ProductInfo, Source, VariantInfo
 
-ATTR_NAMES = {"color": "颜色", "size": "尺码", "storage": "存储容量", "spec": "规格", "version": "版本"}
+# Words that ask about an option family; the product's own attribute of that
+# family (颜色, color, ...) is what gets answered.
 _ASKED_ATTR = (
     (re.compile(r"颜色|色|配色"), "color"),
     (re.compile(r"尺码|码|尺寸|大小"), "size"),
     (re.compile(r"内存|存储|容量|G\b|GB", re.I), "storage"),
     (re.compile(r"规格|装|ml|毫升|克|斤", re.I), "spec"),
+    (re.compile(r"车型|哪些车|什么车"), "fit"),
 )
 _CHEAPEST = re.compile(r"最便宜|最实惠|价格最低|最低价")
 _LOW_STOCK = 5
@@ -21,15 +24,25 @@ _LOW_STOCK = 5
 
 def asked_attribute(text: str, product: ProductInfo, variants: list[VariantInfo]) -> str | None:
     """Which attribute the shopper asks about (哪些颜色有货 → color), if any."""
-    keys = {k for v in variants for k in v.attributes} | set(product.options)
-    for pattern, key in _ASKED_ATTR:
-        if key in keys and pattern.search(text):
+    keys = _keys(product, variants)
+    folded = norm(text)
+    named = next((k for k in keys if norm(k) in folded), None)  # the store's own name: 口味有哪些
+    if named is not None:
+        return named
+    for pattern, fam in _ASKED_ATTR:
+        key = next((k for k in keys if family(k) == fam), None)
+        if key is not None and pattern.search(text):
             return key
     return None
 
 
+def _keys(product: ProductInfo, variants: list[VariantInfo]) -> list[str]:
+    """The product's attribute names, in label order."""
+    return ordered([k for v in variants for k in v.attributes] + list(product.options))
+
+
 def _variant_label(attrs: dict[str, str]) -> str:
-    return " ".join(attrs[k] for k in ("color", "size", "storage", "spec", "version") if k in attrs) or ""
+    return " ".join(attrs[k] for k in ordered(attrs)) or ""
 
 
 def _values_with_stock(variants: list[VariantInfo], attr: str) -> list[str]:
@@ -58,7 +71,8 @@ def resolve_attributes(u: Understanding, product: ProductInfo,
     matched: dict[str, str] = {}
     unknown: dict[str, str] = {}
     for key, value in u.attributes.items():
-        keys = [key] if not key.startswith("attribute:") else list(offered)
+        keys = ([k for k in offered if same_attribute(k, key)] if not key.startswith("attribute:")
+                else list(offered))
         choices = (value, *u.attribute_alternatives.get(key, ()))
         hit = next(((k, c) for c in choices for k in keys if c in offered.get(k, ())), None)
         if hit is not None:
@@ -91,7 +105,7 @@ class ProductPolicy:
     def _stock(self, u, pc, product: ProductInfo, variants, sources) -> PolicyResult:
         name = product.display_name
         if not variants:
-            options = "，".join(f"{ATTR_NAMES.get(k, k)} {'/'.join(v)}" for k, v in product.options.items())
+            options = "，".join(f"{display(k)} {'/'.join(v)}" for k, v in product.options.items())
             if product.total_stock:
                 return PolicyResult(pc.say("stock_product", product=name, stock=product.total_stock,
                                            options=options or "规格见商品页"), "answer", sources, resolved=True)
@@ -100,10 +114,13 @@ class ProductPolicy:
         wanted, unknown = resolve_attributes(u, product, variants)
         if unknown and not wanted:
             key, value = next(iter(unknown.items()))
-            attr = key if key in ATTR_NAMES else (asked_attribute(u.text, product, variants) or "color")
+            keys = _keys(product, variants)
+            attr = (next((k for k in keys if same_attribute(k, key)), None)
+                    or asked_attribute(u.text, product, variants) or (keys[0] if keys else key))
             values = _values_with_stock(variants, attr)
             return PolicyResult(pc.say("variant_not_offered", product=name, variant=value,
-                                       attr=ATTR_NAMES.get(attr, "规格"), values="、".join(values) or "暂无"),
+                                       attr=display(attr) if attr in keys else "规格",
+                                       values="、".join(values) or "暂无"),
                                 "answer", sources, resolved=True)
         if wanted:
             matching = [v for v in variants if all(v.attributes.get(k) == val for k, val in wanted.items())]
@@ -116,8 +133,7 @@ class ProductPolicy:
                                            alternatives=alternatives), "answer", sources, resolved=True)
             sources += [Source("variant", v.sku) for v in matching]
             in_stock = [v for v in matching if v.stock > 0]
-            missing = [k for k in ("color", "size", "storage", "spec") if k not in wanted
-                       and any(k in v.attributes for v in matching)]
+            missing = [k for k in _keys(product, matching) if k not in wanted]
             if len(matching) == 1 or not missing:
                 total = sum(v.stock for v in matching)
                 if total > 0:
@@ -132,10 +148,9 @@ class ProductPolicy:
                 return PolicyResult(self._sold_out(pc, name, label, wanted, variants), "answer", sources,
                                     resolved=True)
             detail = "、".join(f"{v.attributes[other]}（{v.stock}件）" for v in in_stock if other in v.attributes)
-            return PolicyResult(pc.say("stock_values", product=f"{name} {label}", attr=ATTR_NAMES.get(other, other),
+            return PolicyResult(pc.say("stock_values", product=f"{name} {label}", attr=display(other),
                                        values=detail), "answer", sources, resolved=True)
-        attr = asked_attribute(u.text, product, variants) or next(
-            (k for k in ("color", "size", "storage", "spec") if any(k in v.attributes for v in variants)), None)
+        attr = asked_attribute(u.text, product, variants) or next(iter(_keys(product, variants)), None)
         if attr is None:
             total = sum(v.stock for v in variants)
             return PolicyResult(pc.say("stock_product_total", product=name, stock=total, values="全部规格"),
@@ -143,9 +158,9 @@ class ProductPolicy:
         values = _values_with_stock(variants, attr)
         sources += [Source("variant", v.sku) for v in variants if v.stock > 0]
         if not values:
-            return PolicyResult(pc.say("stock_values_none", product=name, attr=ATTR_NAMES.get(attr, attr)),
+            return PolicyResult(pc.say("stock_values_none", product=name, attr=display(attr)),
                                 "answer", sources, resolved=True)
-        return PolicyResult(pc.say("stock_values", product=name, attr=ATTR_NAMES.get(attr, attr),
+        return PolicyResult(pc.say("stock_values", product=name, attr=display(attr),
                                    values="、".join(values)), "answer", sources, resolved=True)
 
     def _sold_out(self, pc, name, label, wanted, variants) -> str:
@@ -188,7 +203,7 @@ class ProductPolicy:
         if attr:
             values = sorted({v.attributes[attr] for v in variants if attr in v.attributes}) or list(
                 product.options.get(attr, ()))
-            return PolicyResult(pc.say("attribute", product=name, attr=ATTR_NAMES.get(attr, attr),
+            return PolicyResult(pc.say("attribute", product=name, attr=display(attr),
                                        value="、".join(values)), "answer", sources, resolved=True)
         price = f"{product.price:g}" if product.price is not None else "见商品页"
         return PolicyResult(pc.say("product_info", product=name, brand=product.brand or "本店",

@@ -88,23 +88,33 @@ CALL (pol, row) {
 """
 
 # A product's ``policies`` list becomes APPLIES_TO {via: 'product'} from each policy.
+# Option lists of a product without variants (seed shape) and a variant's
+# attributes become shared (:AttrValue {key_norm, value_norm}) facet nodes;
+# ``key``/``value`` keep the spelling of the first writer, the exact spelling of
+# each entity stays in its options_json / attributes_json.
 Q_UPSERT_PRODUCTS = """
 UNWIND $rows AS row
 MERGE (p:Product {product_id: row.product_id})
-SET p = row
+SET p = row.props
 WITH p, row
-CALL (p) { MATCH (p)-[r:MADE_BY|IN_CATEGORY]->() DELETE r }
+CALL (p) { MATCH (p)-[r:MADE_BY|IN_CATEGORY|HAS_OPTION]->() DELETE r }
+CALL (p, row) {
+  UNWIND row.values AS f
+  MERGE (a:AttrValue {key_norm: f.key_norm, value_norm: f.value_norm})
+  ON CREATE SET a.key = f.key, a.value = f.value
+  MERGE (p)-[:HAS_OPTION]->(a)
+}
 CALL (p) { MATCH (p)<-[r:APPLIES_TO {via: 'product'}]-() DELETE r }
 CALL (p, row) {
-  WITH p, row WHERE row.brand IS NOT NULL
-  MATCH (b:Brand {name: row.brand}) CREATE (p)-[:MADE_BY]->(b)
+  WITH p, row WHERE row.props.brand IS NOT NULL
+  MATCH (b:Brand {name: row.props.brand}) CREATE (p)-[:MADE_BY]->(b)
 }
 CALL (p, row) {
-  WITH p, row WHERE row.category IS NOT NULL
-  MATCH (c:Category {path: row.category}) CREATE (p)-[:IN_CATEGORY]->(c)
+  WITH p, row WHERE row.props.category IS NOT NULL
+  MATCH (c:Category {path: row.props.category}) CREATE (p)-[:IN_CATEGORY]->(c)
 }
 CALL (p, row) {
-  UNWIND row.policy_ids AS policy_id MATCH (pol:Policy {policy_id: policy_id})
+  UNWIND coalesce(row.props.policy_ids, []) AS policy_id MATCH (pol:Policy {policy_id: policy_id})
   MERGE (pol)-[:APPLIES_TO {via: 'product'}]->(p)
 }
 """
@@ -112,8 +122,15 @@ CALL (p, row) {
 Q_UPSERT_VARIANTS = """
 UNWIND $rows AS row
 MERGE (v:Variant {sku: row.sku})
-SET v = row
+SET v = row.props
 WITH v, row
+CALL (v) { MATCH (v)-[r:HAS_VALUE]->() DELETE r }
+CALL (v, row) {
+  UNWIND row.values AS f
+  MERGE (a:AttrValue {key_norm: f.key_norm, value_norm: f.value_norm})
+  ON CREATE SET a.key = f.key, a.value = f.value
+  MERGE (v)-[:HAS_VALUE]->(a)
+}
 CALL (v, row) {
   MATCH (v)-[r:VARIANT_OF]->(old:Product) WHERE old.product_id <> row.product_id DELETE r
 }
@@ -205,6 +222,11 @@ RELINKS = {
     "product": Q_RELINK_PRODUCTS,
     "variant": Q_RELINK_VARIANTS,
 }
+
+# Facet values no variant or product uses any more (after updates and deletes).
+Q_DROP_UNUSED_VALUES = (
+    "MATCH (a:AttrValue) WHERE NOT EXISTS { (a)<-[:HAS_VALUE|HAS_OPTION]-() } DELETE a"
+)
 
 # --- deletes ---------------------------------------------------------------------------------
 Q_DELETE_POLICIES = """

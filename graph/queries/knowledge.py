@@ -2,7 +2,7 @@
 
 Index use (checked with EXPLAIN in tests/graph/test_knowledge.py):
 products by ``product_id`` (unique constraint), variants by ``product_id``
-plus ``color`` / ``size`` (range indexes), cheapest by ``Product.price`` /
+(range index) with their ``AttrValue`` facet values, cheapest by ``Product.price`` /
 ``Product.category`` (range indexes, STARTS WITH), policies by their window
 (``policy_window``), FAQ and policies by id. The lexicon queries read whole
 labels on purpose.
@@ -12,39 +12,20 @@ Q_PRODUCT = "MATCH (p:Product {product_id: $product_id}) RETURN properties(p) AS
 Q_PRODUCTS = "UNWIND $ids AS id MATCH (p:Product {product_id: id}) RETURN properties(p) AS props"
 
 _VARIANT_RETURN = """
-WITH v WHERE all(k IN keys($extra) WHERE v[k] = $extra[k])
 OPTIONAL MATCH (v)-[:VARIANT_OF]->(p:Product)
 RETURN v.sku AS sku, v.product_id AS product_id, v.stock AS stock,
        coalesce(v.price, p.price) AS price, v.attributes_json AS attributes_json
 ORDER BY v.sku
 """
-# Variants of one product, by the indexed attributes when given; any other
-# attribute filters arrive in $extra.
 Q_VARIANTS = "MATCH (v:Variant) WHERE v.product_id = $product_id" + _VARIANT_RETURN
-Q_VARIANTS_BY_COLOR = (
-    "MATCH (v:Variant) WHERE v.product_id = $product_id AND v.color = $color" + _VARIANT_RETURN
-)
-Q_VARIANTS_BY_SIZE = (
-    "MATCH (v:Variant) WHERE v.product_id = $product_id AND v.size = $size" + _VARIANT_RETURN
-)
-Q_VARIANTS_BY_COLOR_SIZE = (
-    "MATCH (v:Variant) WHERE v.product_id = $product_id AND v.color = $color AND v.size = $size"
+# Variants whose facet values match every filter ``{keys: [key_norm, ...], value: value_norm}``:
+# ``keys`` lists the names meaning one option (颜色, color, ...), so any store's names work.
+Q_VARIANTS_FILTERED = (
+    "MATCH (v:Variant) WHERE v.product_id = $product_id "
+    "AND all(f IN $filters WHERE EXISTS { "
+    "MATCH (v)-[:HAS_VALUE]->(a:AttrValue) WHERE a.key_norm IN f.keys AND a.value_norm = f.value })"
     + _VARIANT_RETURN
 )
-
-# Values of one attribute that have stock. A product without variants (seed
-# style) answers with its option list when its total stock is positive.
-Q_IN_STOCK_VALUES = """
-MATCH (p:Product {product_id: $product_id})
-OPTIONAL MATCH (v:Variant) WHERE v.product_id = $product_id
-WITH p, v ORDER BY v.sku
-WITH p, collect(v) AS variants
-RETURN CASE
-  WHEN size(variants) = 0 THEN
-    CASE WHEN coalesce(p.total_stock, 0) > 0 THEN coalesce(p['opt_' + $attr], []) ELSE [] END
-  ELSE [x IN variants WHERE x.stock > 0 AND x[$attr] IS NOT NULL | x[$attr]]
-END AS values
-"""
 
 # In stock: a variant with stock, or (no variants) a positive or unknown total.
 # Pattern comprehensions expand from each candidate product in price order, so

@@ -166,11 +166,9 @@ def _operators(plan, out):
 
 
 @pytest.mark.parametrize("query,params,index", [
-    (q.Q_VARIANTS, {"product_id": "P2001", "extra": {}}, "Variant("),
-    (q.Q_VARIANTS_BY_COLOR, {"product_id": "P2001", "color": "红色", "extra": {}}, "Variant("),
-    (q.Q_VARIANTS_BY_SIZE, {"product_id": "P2001", "size": "M", "extra": {}}, "Variant("),
-    (q.Q_VARIANTS_BY_COLOR_SIZE, {"product_id": "P2001", "color": "红色", "size": "M", "extra": {}}, "Variant("),
-    (q.Q_IN_STOCK_VALUES, {"product_id": "P2001", "attr": "color"}, "Variant(product_id)"),
+    (q.Q_VARIANTS, {"product_id": "P2001"}, "Variant("),
+    (q.Q_VARIANTS_FILTERED, {"product_id": "P2001", "filters": [{"keys": ["color", "颜色"], "value": "红色"}]},
+     "Variant("),
     (q.Q_CHEAPEST, {"in_stock_only": True}, "Product(price)"),
     (q.Q_CHEAPEST_IN_CATEGORY, {"prefix": "服装", "in_stock_only": True}, "Product(category)"),
     (q.Q_CLAUSES_IN_FORCE, {"product_id": "P2001", "category": None, "at": NOW}, "Policy(effective_from"),

@@ -27,8 +27,11 @@ def test_seed_record_loads_exactly_as_written(loader, graph_db, db, tmp_path):
     assert summary.counts["product"].created == 1
     assert summary.counts["faq"].created == 1
     props = _one(graph_db, db, "MATCH (p:Product {product_id: 'P1001'}) RETURN properties(p) AS p")[0]["p"]
-    assert props["opt_size"] == ["S", "M", "L"]
-    assert props["opt_color"] == ["红", "蓝"]
+    assert json.loads(props["options_json"]) == {"size": ["S", "M", "L"], "color": ["红", "蓝"]}
+    options = _one(graph_db, db, "MATCH (:Product {product_id: 'P1001'})-[:HAS_OPTION]->(a:AttrValue) "
+                                 "RETURN a.key AS k, a.value AS v ORDER BY k, v")
+    assert [(r["k"], r["v"]) for r in options] == [("color", "红"), ("color", "蓝"), ("size", "L"),
+                                                   ("size", "M"), ("size", "S")]
     assert props["total_stock"] == 150
     assert counts(graph_db, db).get("Variant", 0) == 0
     faq = _one(graph_db, db, "MATCH (f:FAQ)-[:ABOUT]->(p:Product {product_id: 'P1001'}) "
@@ -49,13 +52,14 @@ def test_products_jsonl_builds_catalogue_graph(loader, graph_db, db, store):
         MATCH (v:Variant {sku: 'P2001-BLU-M'})-[:VARIANT_OF]->(p:Product)-[:IN_CATEGORY]->(leaf:Category)
         MATCH (p)-[:MADE_BY]->(b:Brand)
         MATCH path = (leaf)-[:SUBCATEGORY_OF*]->(root:Category) WHERE NOT (root)-[:SUBCATEGORY_OF]->()
-        RETURN v.color AS color, v.size AS size, v.stock AS stock, v.price AS price, p.alias_text AS aliases,
+        RETURN v.attributes_json AS attrs, v.stock AS stock, v.price AS price, p.alias_text AS aliases,
                b.name AS brand, [n IN nodes(path) | n.name] AS chain, leaf.depth AS depth""")
     r = rows[0]
-    assert (r["color"], r["size"], r["stock"], r["price"]) == ("蓝色", "M", 3, 279.5)
+    assert (json.loads(r["attrs"]), r["stock"], r["price"]) == ({"color": "蓝色", "size": "M"}, 3, 279.5)
     assert r["aliases"] == "碎花裙 法式连衣裙" and r["brand"] == "棉语"
     assert r["chain"] == ["连衣裙", "女装", "服装"] and r["depth"] == 3
-    storage = _one(graph_db, db, "MATCH (v:Variant {sku: 'P4001-WHT-512'}) RETURN v.storage AS s, v.price AS p")
+    storage = _one(graph_db, db, "MATCH (v:Variant {sku: 'P4001-WHT-512'})-[:HAS_VALUE]->(a:AttrValue "
+                                 "{key_norm: 'storage'}) RETURN a.value AS s, v.price AS p")
     assert storage[0]["s"] == "512GB" and storage[0]["p"] == 4499.0
     linked = _one(graph_db, db, "MATCH (:Policy {policy_id: 'POL-DRESS'})-[r:APPLIES_TO]->(:Product "
                                 "{product_id: 'P2001'}) RETURN r.via AS via")
