@@ -102,10 +102,13 @@ def test_clauses_in_force_follow_hierarchy_targets_exclusions_and_dates(knowledg
     assert "POL-618" in _ids(knowledge.clauses_in_force("P4001", at=in_618))
     assert "POL-DRESS" not in _ids(knowledge.clauses_in_force("P2001", at=datetime(2031, 1, 1, tzinfo=UTC)))
     assert knowledge.clauses_in_force("P2001", at=datetime(2023, 12, 31, tzinfo=UTC)) == []
-    # Boundaries: effective_from is inclusive, effective_to exclusive (China time).
+    # Boundaries: bare dates are China-time days, both inclusive; the stored end is the next
+    # day's 00:00+08:00, exclusive.
     start = datetime.fromisoformat("2024-06-01T00:00:00+08:00")
-    end = datetime.fromisoformat("2024-06-20T00:00:00+08:00")
+    last_day = datetime.fromisoformat("2024-06-20T23:59:59+08:00")
+    end = datetime.fromisoformat("2024-06-21T00:00:00+08:00")
     assert "POL-618" in _ids(knowledge.clauses_in_force("P4001", at=start))
+    assert "POL-618" in _ids(knowledge.clauses_in_force("P4001", at=last_day))
     assert "POL-618" not in _ids(knowledge.clauses_in_force("P4001", at=end))
     clauses = knowledge.clauses_in_force("P2001", at=NOW)
     ret = [c for c in clauses if c.policy_id == "POL-RETURN"]
