@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from retrieval.entity_ids import id_forms, id_schemes, product_ids
-from retrieval.normalize import SIZE_WORDS, color_aliases, model_key, pinyin_key
+from retrieval.normalize import SIZE_WORDS, color_aliases, model_key, normalize_size, pinyin_key
 from retrieval.variant_match import family_members, load_color_families
 from schema.lexicon import CatalogLexicon, LexiconEntry
 
@@ -71,6 +71,10 @@ def _product_forms(entry: LexiconEntry, brands: set[str]) -> list[str]:
 
 
 def _size_forms(value: str) -> list[str]:
+    """What shoppers type for a size value; a store value such as ``L码`` or ``39码`` gets the forms of its size."""
+    canon = normalize_size(value)
+    if canon is not None and canon != value:
+        return [f for f in (canon, *_size_forms(canon)) if f != value]
     if _NUMERIC.match(value):
         return [value + "码", value + "号"]
     forms = [value + "码", value + "号"] if value.isascii() else []

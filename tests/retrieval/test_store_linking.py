@@ -28,6 +28,10 @@ STORE = [
     {"product_id": "KT-QR-207", "name": "青木 折叠凳", "brand": "青木", "category": "家居/户外/折叠凳",
      "price": 45.0, "variants": [
          {"sku": "KT-QR-207-K", "price": 45.0, "stock": 9, "attributes": {"color": "岩石黑"}}]},
+    {"product_id": "KT-QR-208", "name": "青木 防风外套", "brand": "青木", "category": "服装/户外/外套",
+     "price": 199.0, "variants": [
+         {"sku": f"KT-QR-208-{s}", "price": 199.0, "stock": 5, "attributes": {"color": "岩石黑", "size": f"{s}码"}}
+         for s in ("M", "L", "XL")]},
     # A minimal product: an id and option lists, nothing else.
     {"product_id": "KT-QR-300", "attributes": {"color": ["森林绿", "岩石黑"], "size": ["S", "M"], "stock": 20}},
 ]
@@ -80,6 +84,13 @@ def test_colour_words_reach_the_store_own_colour_names(store_linker, text, famil
     colours = [x for x in store_linker.link(text) if x.type == "color"]
     assert len(colours) == 1, text
     assert {colours[0].value, *colours[0].candidates} == family
+
+
+@pytest.mark.parametrize(("text", "size"), [("大号的还有吗", "L码"), ("xl有吗", "XL码"), ("加大号呢", "XL码"),
+                                           ("M码还有吗", "M码")])
+def test_size_words_reach_the_store_own_size_values(store_linker, text, size):
+    sizes = [x.value for x in store_linker.link(text) if x.type == "size"]
+    assert sizes == [size], text
 
 
 def test_product_resolution_finds_its_only_grey(store_linker):
