@@ -18,6 +18,7 @@ from typing import Protocol
 
 from neo4j import exceptions as neo4j_exc
 
+from dialog.after_hours import callback_phone, mask_phone, priority, wants_cancel
 from dialog.errors import DialogError, TicketStateError
 from dialog.fsm import ConversationMachine
 from dialog.handoff import AgentHours, new_ticket, suggested_replies
@@ -25,6 +26,8 @@ from dialog.policies.base import Knowledge, PolicyContext, PolicyResult, Searche
 from dialog.policies.knowledge import KnowledgePolicy
 from dialog.policies.orders import OrderPolicy
 from dialog.policies.product import ProductPolicy, wants_cheapest
+from dialog.policies.search import SHOPPING_TEMPLATES
+from dialog.policies.shopping import ShoppingGuide
 from dialog.ports import EventLog, HandoffQueue, SessionStore
 from dialog.templates import Templates
 from dialog.understand import (
@@ -105,6 +108,9 @@ class DialogEngine:
         self.order_policy = OrderPolicy(parts.orders)
         # Set by the factory: keeps linker and cached texts in step with the graph,
         # and rebuilds the FAQ index after a change this process committed.
+        # Set by the factory: search, comparison and help to buy (dialog/policies/shopping.py).
+        self.shopping: ShoppingGuide | None = None
+        self.shopping_templates = Templates(SHOPPING_TEMPLATES)
         self.watcher: KnowledgeSync | None = None
         self.index_builder: Callable[[], object] | None = None
         self._graph_down_until = 0.0
@@ -119,26 +125,34 @@ class DialogEngine:
         ctx = self.p.sessions.load(session_id) or SessionContext(
             session_id=session_id, channel=channel, user_id=user_id, created_at=now, updated_at=now)
         ctx.updated_at = now
-        ctx.history.append(Turn(role="shopper", text=message, at=now))
+        # A phone number is kept only on a waiting ticket (callback); everywhere else it is masked.
+        ctx.history.append(Turn(role="shopper", text=mask_phone(message), at=now))
 
-        if ctx.state == DialogState.HANDOFF and ctx.handoff_ticket_id:
+        waiting = self._waiting_ticket(ctx, now)
+        if waiting is not None:
+            reply, fallback = self._after_hours_turn(ctx, waiting, message, now)
+        elif ctx.state == DialogState.HANDOFF and ctx.handoff_ticket_id:
             reply, fallback = self._forward_to_agent(ctx, message, now)
         else:
             if ctx.state == DialogState.CLOSED:
                 self.machine.fire(ctx, "reopen")
             reply, fallback = self._handle(ctx, message, now)
         ctx.history[-1].intent = reply.intent
+        self._note_products(ctx, reply)
         if reply.reply:
             ctx.history.append(Turn(role="bot", text=reply.reply, at=now, intent=reply.intent,
                                     state=reply.state.value, sources=reply.sources))
         self.p.sessions.save(ctx)
         latency_ms = (time.perf_counter() - started) * 1000
         self.p.events.record(ConversationEvent(
-            session_id=session_id, at=now, message=message, intent=reply.intent,
+            session_id=session_id, at=now, message=mask_phone(message), intent=reply.intent,
             confidence=reply.confidence, state=reply.state.value,
             resolved=bool(reply.sources) and reply.handoff is None and reply.state == DialogState.ANSWERED,
             fallback=fallback, handoff_reason=reply.handoff.reason if reply.handoff else None,
-            latency_ms=latency_ms, channel=channel))
+            latency_ms=latency_ms, channel=channel, user_id=ctx.user_id or user_id,
+            product_ids=[s["id"] for s in reply.sources if s["kind"] == "product"]
+            if reply.intent in PRODUCT_INTENTS or reply.products else [],
+            verified_orders=list(ctx.verified_orders)))
         return reply
 
     def transcript(self, session_id: str) -> SessionContext | None:
@@ -207,6 +221,57 @@ class DialogEngine:
         self.p.cache.faq = {f.faq_id: f for f in all_faq}
         self.p.cache.clauses = {c.clause_id: c for c in all_clauses}
 
+    # --- after hours: the waiting ticket (dialog/after_hours.py) ----------------------------
+    def _waiting_ticket(self, ctx: SessionContext, now: datetime) -> HandoffTicket | None:
+        """The session's after-hours ticket while it waits; a claimed one moves the session to the agent."""
+        if not ctx.handoff_ticket_id or ctx.state == DialogState.HANDOFF:
+            return None
+        try:
+            ticket = self.p.handoffs.get(ctx.handoff_ticket_id)
+        except DialogError:
+            ctx.handoff_ticket_id = None
+            return None
+        if ticket.status == "closed":
+            ctx.handoff_ticket_id = None
+            return None
+        if ticket.status == "claimed" or not ticket.waiting:
+            # A person has it now: the bot goes quiet as in agent hours.
+            if self.machine.can_fire(ctx.state, "handoff"):
+                self.machine.fire(ctx, "handoff")
+            return None
+        return ticket
+
+    def _after_hours_turn(self, ctx: SessionContext, ticket: HandoffTicket, message: str,
+                          now: datetime) -> tuple[ChatReply, bool]:
+        """Add the message to the ticket; take a callback number or a cancel; otherwise answer it."""
+        t = self.shopping_templates
+        seed = f"{ctx.session_id}:{len(ctx.history)}"
+        ticket = self.p.handoffs.add_turn(ticket.ticket_id, ctx.history[-1])
+        when = self.p.agent_hours.reply_time_message(now)
+        if wants_cancel(message):
+            self.p.handoffs.annotate(ticket.ticket_id, cancelled=True, waiting=False)
+            self.p.handoffs.close(ticket.ticket_id, "shopper")
+            ctx.handoff_ticket_id = None
+            return ChatReply(reply=t.render("handoff_cancelled", seed), intent="human_agent", confidence=1.0,
+                             state=ctx.state), False
+        phone = callback_phone(message)
+        if phone is not None:
+            self.p.handoffs.annotate(ticket.ticket_id, callback_phone=phone)
+            info = HandoffInfo(ticket_id=ticket.ticket_id, reason=ticket.reason, queued_at=ticket.created_at,
+                               agent_available=False, message=when)
+            return ChatReply(reply=t.render("handoff_callback", seed, phone=mask_phone(phone), when=when),
+                             intent="human_agent", confidence=1.0, state=ctx.state, handoff=info), False
+        reply, fallback = self._handle(ctx, message, now)
+        if ctx.handoff_ticket_id == ticket.ticket_id:
+            self.p.handoffs.annotate(ticket.ticket_id, priority=priority(ticket, ctx))
+        return reply, fallback
+
+    def _note_products(self, ctx: SessionContext, reply: ChatReply) -> None:
+        """A product the shopper asked about makes the session a lead (analytics)."""
+        if reply.intent in PRODUCT_INTENTS or reply.products:
+            ids = [s["id"] for s in reply.sources if s["kind"] == "product"]
+            ctx.discussed_products = list(dict.fromkeys([*ctx.discussed_products, *ids]))[-20:]
+
     # --- the turn -------------------------------------------------------------------
     def _forward_to_agent(self, ctx: SessionContext, message: str, now: datetime) -> tuple[ChatReply, bool]:
         """In hand-off the bot stays silent; the message goes to the agent's ticket."""
@@ -253,10 +318,14 @@ class DialogEngine:
             sources=[ChatReply.source_dict(s) for s in _dedupe(result.sources)],
             handoff=handoff,
             suggestions=result.suggestions,
+            actions=result.actions,
+            products=result.products,
         ), result.fallback
 
     def _open_ticket(self, ctx: SessionContext, u: Understanding, result: PolicyResult,
                      now: datetime) -> tuple[HandoffInfo, PolicyResult]:
+        if not self.p.agent_hours.is_open(now):
+            return self._open_waiting_ticket(ctx, u, result, now)
         suggestions = suggested_replies(u.text, ctx, self.p.searcher, self.p.cache, self.p.knowledge, now)
         ticket = new_ticket(ctx, result.handoff_reason or "explicit", u.intent, u.entities, suggestions, now)
         self.p.handoffs.enqueue(ticket)
@@ -269,6 +338,32 @@ class DialogEngine:
         info = HandoffInfo(ticket_id=ticket.ticket_id, reason=ticket.reason, queued_at=now,
                            agent_available=open_now, message=reply)
         return info, PolicyResult(reply, "handoff", result.sources, handoff_reason=result.handoff_reason,
+                                  fallback=result.fallback)
+
+    def _open_waiting_ticket(self, ctx: SessionContext, u: Understanding, result: PolicyResult,
+                             now: datetime) -> tuple[HandoffInfo, PolicyResult]:
+        """After hours: a waiting ticket (or the one already waiting); the bot keeps talking."""
+        when = self.p.agent_hours.reply_time_message(now)
+        ticket = None
+        if ctx.handoff_ticket_id:
+            try:
+                ticket = self.p.handoffs.get(ctx.handoff_ticket_id)
+            except DialogError:
+                ticket = None
+        if ticket is None or ticket.status != "queued":
+            suggestions = suggested_replies(u.text, ctx, self.p.searcher, self.p.cache, self.p.knowledge, now)
+            ticket = new_ticket(ctx, result.handoff_reason or "explicit", u.intent, u.entities, suggestions, now)
+            ticket = ticket.model_copy(update={"waiting": True, "priority": priority(ticket, ctx)})
+            self.p.handoffs.enqueue(ticket)
+            ctx.handoff_ticket_id = ticket.ticket_id
+        else:
+            ticket = self.p.handoffs.annotate(ticket.ticket_id, priority=min(
+                priority(ticket, ctx), ticket.priority if ticket.priority is not None else 2))
+        reply = result.reply + "\n" + self.p.templates.render("handoff_after_hours", ctx.session_id, when=when)
+        reply += self.shopping_templates.render("handoff_waiting_more", ctx.session_id)
+        info = HandoffInfo(ticket_id=ticket.ticket_id, reason=ticket.reason, queued_at=ticket.created_at,
+                           agent_available=False, message=reply)
+        return info, PolicyResult(reply, "answer", result.sources, handoff_reason=result.handoff_reason,
                                   fallback=result.fallback)
 
     # --- routing ----------------------------------------------------------------------
@@ -291,6 +386,9 @@ class DialogEngine:
             return PolicyResult(pc.say("goodbye"), "goodbye", resolved=True)
         if u.intent == "complaint":
             return PolicyResult(pc.say("handoff_dispute"), "handoff", handoff_reason="dispute")
+        shopping = self._shopping(u, pc)
+        if shopping is not None:
+            return shopping
         if u.intent in ORDER_INTENTS or (u.intent == "shipping" and (u.order_id or _MY_PARCEL.search(u.text))):
             intent = u.intent if u.intent in ORDER_INTENTS else "order_status"
             return self._graph_guard(pc, lambda: self.order_policy.answer(u, pc, intent))
@@ -301,6 +399,17 @@ class DialogEngine:
         if u.intent == "out_of_scope" and not u.unsure:
             return PolicyResult(pc.say("out_of_scope"), "fallback", fallback=True)
         return self._knowledge(u, pc)
+
+    def _shopping(self, u: Understanding, pc: PolicyContext) -> PolicyResult | None:
+        """Search, comparison and help to buy; None when the message is not a shopping request."""
+        if self.shopping is None or not self._graph_up() or u.order_id:
+            return None
+        guide = self.shopping
+        try:
+            return guide.route(u, pc)
+        except _GRAPH_DOWN as e:
+            self._graph_failed(e)
+            return None
 
     def _graph_up(self) -> bool:
         return time.monotonic() >= self._graph_down_until

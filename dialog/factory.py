@@ -75,6 +75,27 @@ class KnowledgeWatcher:
             self._lock.release()
 
 
+def build_shopping_guide(settings: Settings, driver: neo4j.Driver, knowledge: GraphKnowledge, searcher,
+                         cache: TextCache):
+    """Search, comparison and help to buy over the graph and the product documents of the index.
+
+    Raises ``dialog.policies.catalog_view.UrlTemplateError`` for a bad ``YEBAN_PRODUCT_URL_TEMPLATE``.
+    """
+    from dialog.policies.catalog_view import ProductLinks
+    from dialog.policies.shopping import ShoppingGuide
+    from graph.search import ProductSearch
+    from retrieval.faq_search import FAQSearcher
+    from retrieval.index_build import product_index_dir
+    from retrieval.keyword import KeywordIndex
+    from retrieval.tokenize import Tokenizer
+    from retrieval.vector_index import VectorIndex
+
+    ranker = FAQSearcher(VectorIndex(product_index_dir(settings.index_dir)), KeywordIndex(Tokenizer()),
+                         searcher.encoder)
+    return ShoppingGuide(knowledge, ProductSearch(driver, settings.neo4j_database), ranker, cache,
+                         ProductLinks(settings.product_url_template))
+
+
 def build_engine(
     settings: Settings,
     driver: neo4j.Driver,
@@ -133,6 +154,7 @@ def build_engine(
         templates=Templates(),
     )
     engine = DialogEngine(parts, clock=clock)
+    engine.shopping = build_shopping_guide(settings, driver, knowledge, searcher, parts.cache)
     watcher = KnowledgeWatcher(engine, knowledge, linker)
     watcher.sync(force=True)
     engine.watcher = watcher

@@ -58,6 +58,19 @@ def _closed(ticket: HandoffTicket, agent: str) -> HandoffTicket:
     return ticket.model_copy(update=update)
 
 
+def _annotated(ticket: HandoffTicket, fields: dict[str, object]) -> HandoffTicket:
+    unknown = set(fields) - _ANNOTATIONS
+    if unknown:
+        raise ValueError(f"cannot annotate ticket fields {sorted(unknown)}; allowed: {sorted(_ANNOTATIONS)}")
+    if ticket.status == CLOSED:
+        raise TicketStateError(f"ticket {ticket.ticket_id} is closed")
+    return ticket.model_copy(update=fields)
+
+
+# What the dialogue may change on a waiting ticket (the state moves go through claim/close).
+_ANNOTATIONS = frozenset({"priority", "callback_phone", "cancelled", "waiting"})
+
+
 def _check_status(status: str | None) -> None:
     if status is not None and status not in STATUSES:
         raise ValueError(f"unknown ticket status {status!r}; expected one of {', '.join(STATUSES)}")
@@ -108,6 +121,10 @@ class InMemoryHandoffQueue:
 
     def close(self, ticket_id: str, agent: str) -> HandoffTicket:
         return self._update(ticket_id, lambda t: _closed(t, agent))
+
+    def annotate(self, ticket_id: str, **fields: object) -> HandoffTicket:
+        """Set priority / callback_phone / cancelled / waiting on an open ticket."""
+        return self._update(ticket_id, lambda t: _annotated(t, fields))
 
     def delete_for_session(self, session_id: str) -> int:
         with self._lock:
@@ -191,6 +208,10 @@ class RedisHandoffQueue:
 
     def close(self, ticket_id: str, agent: str) -> HandoffTicket:
         return self._update(ticket_id, lambda t: _closed(t, agent))
+
+    def annotate(self, ticket_id: str, **fields: object) -> HandoffTicket:
+        """Set priority / callback_phone / cancelled / waiting on an open ticket."""
+        return self._update(ticket_id, lambda t: _annotated(t, fields))
 
     def delete_for_session(self, session_id: str) -> int:
         skey = self._session_key(session_id)

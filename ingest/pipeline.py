@@ -29,29 +29,53 @@ class IndexFollower:
     """Rebuilds the FAQ index from the graph; use as a loader's ``on_change`` hook."""
 
     def __init__(self, driver: neo4j.Driver, settings: Settings, encoder) -> None:
+        from graph.search import ProductDocumentSource
+
         self.knowledge = GraphKnowledge(driver, settings.neo4j_database)
+        self.products = ProductDocumentSource(driver, settings.neo4j_database)
         self.settings = settings
         self.encoder = encoder
 
     def rebuild(self, *_: object) -> dict:
-        """Build a new index version if the graph's FAQ or clauses changed; return the report."""
-        from retrieval.index_build import build_index
+        """Build a new index version if the graph's FAQ or clauses changed; return the report.
 
-        return asdict(build_index(self.knowledge, self.encoder, self.settings.index_dir))
+        The product documents' own index (``product_index_dir``) follows in the same step.
+        """
+        from retrieval.index_build import build_index, product_index_dir
+
+        report = asdict(build_index(self.knowledge, self.encoder, self.settings.index_dir))
+        report["product_index"] = asdict(build_index(self.products, self.encoder,
+                                                     product_index_dir(self.settings.index_dir)))
+        return report
 
     __call__ = rebuild
 
 
 def load_and_index(settings: Settings, driver: neo4j.Driver, encoder, paths: list[Path], *,
                    author: str = "pipeline", prune: bool = False,
-                   show_progress: bool = True) -> tuple[LoadSummary, dict]:
-    """Load ``paths`` into the graph (atomically) and rebuild the index; raises like ``Loader.load``."""
+                   show_progress: bool = True, on_change=None) -> tuple[LoadSummary, dict]:
+    """Load ``paths`` into the graph (atomically) and rebuild the index; raises like ``Loader.load``.
+
+    ``on_change`` receives the committed ``ChangeSummary`` (e.g. conversion attribution of new orders).
+    """
     follower = IndexFollower(driver, settings, encoder)
     loader = Loader(driver, settings.neo4j_database, phone_salt=settings.phone_hash_salt.get_secret_value(),
-                    reports_dir=settings.reports_dir, show_progress=show_progress)
+                    reports_dir=settings.reports_dir, show_progress=show_progress, on_change=on_change)
     summary = loader.load(paths, author=author, prune=prune)
     # Always check the index: it may be missing even when the graph is unchanged.
     return summary, follower.rebuild()
+
+
+def conversion_hook(settings: Settings, driver: neo4j.Driver):
+    """Attribute loaded orders to the conversations in the service's event log (same file as the API)."""
+    from dialog.conversion import ConversionTracker
+    from dialog.events import SqliteEventLog
+    from dialog.outcomes import SqliteOutcomeStore
+    from graph.conversion import OrderFacts
+
+    path = getattr(settings, "events_db", settings.var_dir / "events.sqlite3")
+    return ConversionTracker(SqliteEventLog(path), SqliteOutcomeStore(path),
+                             OrderFacts(driver, settings.neo4j_database), settings.conversion_window_h).on_change
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -77,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             encoder = E5Encoder.from_settings(settings)
             summary, index = load_and_index(settings, driver, encoder, args.paths, author=args.author,
-                                            prune=args.prune)
+                                            prune=args.prune, on_change=conversion_hook(settings, driver))
         finally:
             driver.close()
     except ValidationFailed as e:

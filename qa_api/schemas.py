@@ -42,6 +42,8 @@ class ErasureResult(BaseModel):
 # --- hand-offs ---------------------------------------------------------------------
 class HandoffListQuery(_Request):
     status: Literal["queued", "claimed", "closed"] | None = None
+    # priority: the morning queue (queued only; anger and complaints, then pre-sales, then the rest, oldest first)
+    order: Literal["created", "priority"] = "created"
 
 
 class TicketList(BaseModel):

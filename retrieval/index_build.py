@@ -8,7 +8,13 @@ Texts indexed: each FAQ question, each of its paraphrases and one "question
 answer" passage (all rows carry the FAQ id; the Q+A row raised held-out top-1
 from 0.65 to 0.74 with e5-small), and each clause, as
 ``"<policy title>：<clause text>"`` so that a clause keeps its topic when
-read alone (rows carry the clause id).
+read alone (rows carry the clause id). A source that also offers
+``product_documents()`` adds one ``product`` row per product (name, category,
+brand, aliases, attribute values, description), which descriptive product
+search (适合夏天, 送长辈) ranks against. Products are built into their own
+directory (``product_index_dir``, source ``graph.search.ProductDocumentSource``)
+in the same step as the FAQ, so they follow the graph the same way without
+touching the FAQ's keyword statistics.
 
 CLI::
 
@@ -135,6 +141,7 @@ class BuildReport:
     seconds: float
     previous: str | None
     skipped: bool = False
+    products: int = 0
 
 
 def encoder_name(encoder: Encoder) -> str:
@@ -162,7 +169,8 @@ def faq_qa_text(faq: FAQInfo) -> str:
     return f"{faq.question.strip()} {faq.answer.strip()}"
 
 
-def collect_items(faqs: Sequence[FAQInfo], clauses: Sequence[ClauseInfo]) -> list[IndexItem]:
+def collect_items(faqs: Sequence[FAQInfo], clauses: Sequence[ClauseInfo],
+                  products: Sequence[object] = ()) -> list[IndexItem]:
     """Index rows in a stable order (by id); duplicate texts within one FAQ are dropped.
 
     Per FAQ: the question, each paraphrase, then one ``qa`` row (question and
@@ -181,7 +189,21 @@ def collect_items(faqs: Sequence[FAQInfo], clauses: Sequence[ClauseInfo]) -> lis
     for clause in sorted(clauses, key=lambda c: (c.policy_id, c.order, c.clause_id)):
         if clause.text and clause.text.strip():
             items.append(IndexItem.of("clause", clause.clause_id, clause_text(clause).strip()))
+    for doc in sorted(products, key=lambda d: d.product_id):
+        if doc.text and doc.text.strip():
+            items.append(IndexItem.of("product", doc.product_id, doc.text.strip()))
     return items
+
+
+def product_index_dir(index_dir: Path) -> Path:
+    """Where the product documents' index lives: beside the FAQ index, never mixed into it."""
+    return Path(index_dir) / "products"
+
+
+def product_documents(source: object) -> list:
+    """The source's product documents, or none when it has no products (a file source)."""
+    read = getattr(source, "product_documents", None)
+    return list(read()) if callable(read) else []
 
 
 def list_versions(index_dir: Path) -> list[str]:
@@ -277,7 +299,8 @@ def build_index(
     # version and the consistency check asks for another build (never the reverse).
     graph_version = source.knowledge_version()
     faqs, clauses = source.all_faq(), source.all_clauses()
-    items = collect_items(faqs, clauses)
+    products = product_documents(source)
+    items = collect_items(faqs, clauses, products)
     name = encoder_name(encoder)
     with build_lock(index_dir):
         prev = _previous(index_dir)
@@ -288,7 +311,8 @@ def build_index(
             logger.info("index %s is up to date; nothing to build", prev.version)
             return BuildReport(prev.version, str(prev.path), graph_version, name, len(items), 0,
                                len(items), len(faqs), len(clauses),
-                               round(time.perf_counter() - started, 3), prev.version, True)
+                               round(time.perf_counter() - started, 3), prev.version, True,
+                               len(products))
         reuse = prev.vectors_by_hash() if same_encoder and not full else {}
         vectors, embedded = embed_items(items, encoder, reuse)
         reused = sum(it.text_hash in reuse for it in items)
@@ -306,6 +330,7 @@ def build_index(
                 "clause_texts": sum(it.kind == "clause" for it in items),
                 "faqs": len({it.id for it in items if it.kind == "faq"}),
                 "clauses": len({it.id for it in items if it.kind == "clause"}),
+                "products": len({it.id for it in items if it.kind == "product"}),
                 "total": len(items),
             },
             created_at=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -318,7 +343,7 @@ def build_index(
     report = BuildReport(stamp, str(path), graph_version, name, len(items), embedded,
                          reused, len(faqs), len(clauses),
                          round(time.perf_counter() - started, 3),
-                         prev.version if prev else None)
+                         prev.version if prev else None, products=len(products))
     logger.info("built index %s: %d texts, %d embedded, %d reused in %.1fs",
                 stamp, report.total, embedded, report.reused, report.seconds)
     return report
@@ -363,8 +388,12 @@ def _build_from_graph(settings, encoder: Encoder, index_dir: Path, **kwargs) -> 
 
     driver = connect(settings)
     try:
-        return build_index(GraphKnowledge(driver, settings.neo4j_database), encoder, index_dir,
-                           **kwargs)
+        from graph.search import ProductDocumentSource
+
+        report = build_index(GraphKnowledge(driver, settings.neo4j_database), encoder, index_dir, **kwargs)
+        build_index(ProductDocumentSource(driver, settings.neo4j_database), encoder,
+                    product_index_dir(index_dir), **kwargs)
+        return report
     finally:
         driver.close()
 

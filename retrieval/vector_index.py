@@ -46,7 +46,7 @@ INDEX_FILE = "faiss.index"
 ITEMS_FILE = "items.jsonl"
 MANIFEST_FILE = "manifest.json"
 FORMAT_VERSION = 1
-KINDS = ("faq", "clause")
+KINDS = ("faq", "clause", "product")
 ROLES = ("question", "paraphrase", "qa", "clause")
 
 

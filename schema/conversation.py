@@ -58,6 +58,12 @@ class SessionContext(BaseModel):
     emotion_trend: list[float] = Field(default_factory=list)
     history: list[Turn] = Field(default_factory=list)
     handoff_ticket_id: str | None = None
+    # Product ids of the last recommendation list, for 第二个多少钱 / 第一个有L码吗.
+    last_results: list[str] = Field(default_factory=list)
+    # The search constraints behind last_results, for 有没有便宜点的.
+    last_search: dict = Field(default_factory=dict)
+    # Products the shopper discussed (search, price, stock, promotion): a lead until an order follows.
+    discussed_products: list[str] = Field(default_factory=list)
 
 
 class HandoffInfo(BaseModel):
@@ -77,6 +83,10 @@ class ChatReply(BaseModel):
     sources: list[dict] = Field(default_factory=list)
     handoff: HandoffInfo | None = None
     suggestions: list[str] | None = None
+    # Buttons a channel renders: {type: open_product | add_to_cart, label, url, product_id?, sku?}.
+    actions: list[dict] = Field(default_factory=list)
+    # Product cards of a recommendation or comparison: {product_id, name, price, from_price?, stock, url?}.
+    products: list[dict] = Field(default_factory=list)
 
     @staticmethod
     def entity_dict(link: EntityLink) -> dict:
@@ -101,6 +111,12 @@ class HandoffTicket(BaseModel):
     claimed_by: str | None = None
     claimed_at: datetime | None = None
     closed_at: datetime | None = None
+    # After hours: the shopper waits for the morning; priority orders the queue (0 first).
+    waiting: bool = False
+    priority: int | None = None
+    # A callback number the shopper left; kept only on the ticket, erased with the session.
+    callback_phone: str | None = None
+    cancelled: bool = False
 
 
 class ConversationEvent(BaseModel):
@@ -117,3 +133,8 @@ class ConversationEvent(BaseModel):
     handoff_reason: str | None = None
     latency_ms: float
     channel: str | None = None
+    user_id: str | None = None
+    # Products the reply was about (search, price, stock, promotion): the session is a lead.
+    product_ids: list[str] = Field(default_factory=list)
+    # Orders the shopper proved are theirs so far: their phone hash links later orders to the session.
+    verified_orders: list[str] = Field(default_factory=list)

@@ -105,6 +105,10 @@ class Settings(BaseSettings):
     session_ttl_s: int = 1800
     session_max_history: int = 40
     agent_hours: str = "09:00-24:00"
+    # Product page address for reply buttons, e.g. https://shop.example/item/{product_id}?sku={sku}
+    product_url_template: str = ""
+    # Orders loaded within this many hours after a session are attributed to it (leads -> conversions).
+    conversion_window_h: float = 72.0
     agent_timezone: str = "Asia/Shanghai"
 
     # --- browser surfaces: widget, consoles, server-sent events ------------------

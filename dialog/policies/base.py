@@ -35,6 +35,8 @@ class PolicyResult:
     fallback: bool = False
     suggestions: list[str] | None = None
     handoff_reason: str | None = None
+    actions: list[dict] = field(default_factory=list)
+    products: list[dict] = field(default_factory=list)
 
 
 @dataclass

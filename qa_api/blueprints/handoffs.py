@@ -7,6 +7,7 @@ import logging
 
 from flask import Blueprint, Response
 
+from dialog.after_hours import morning_queue
 from qa_api.channels.delivery import deliver_agent_reply
 from qa_api.errors import Conflict, ServiceUnavailable
 from qa_api.routing import (
@@ -27,11 +28,15 @@ _AGENT = ("agent",)
 
 
 @endpoint(bp, "/v1/handoffs", ["GET"], Operation(
-    summary="Hand-off tickets, oldest first, optionally by status", tag="handoffs", roles=_AGENT,
+    summary="Hand-off tickets, oldest first, optionally by status; order=priority gives the morning queue",
+    tag="handoffs", roles=_AGENT,
     query=HandoffListQuery, response=TicketList, errors=(400, 401, 403)))
 def list_tickets() -> Response:
     query = parse_query(HandoffListQuery)
-    return json_response(TicketList(tickets=services().handoffs.list(query.status)))
+    tickets = services().handoffs.list(query.status)
+    if query.order == "priority":
+        tickets = morning_queue(tickets)
+    return json_response(TicketList(tickets=tickets))
 
 
 @endpoint(bp, "/v1/handoffs/<ticket_id>", ["GET"], Operation(

@@ -1,0 +1,90 @@
+"""One entry for the shopping-guide behaviours (search, comparison, help to
+buy), so that the engine needs one route: ``ShoppingGuide.route(u, pc)``
+returns a reply, or None when the message is not for it.
+
+Order: comparison (names two products or the list), help to buy for the
+product discussed (怎么下单, 包邮吗, 有优惠吗), the promotions in force
+(现在有什么活动), then search/recommendation (推荐, 有没有…的, 200以内).
+A 第二个 reference to the last list is resolved first, so the product
+policies downstream answer 第二个多少钱 / 第一个有L码吗.
+"""
+
+from __future__ import annotations
+
+import re
+
+from dialog.policies.base import Knowledge, PolicyContext, PolicyResult, TextCache
+from dialog.policies.catalog_view import ProductLinks
+from dialog.policies.compare import ComparePolicy, products_to_compare
+from dialog.policies.purchase import FREE_SHIPPING, HOW_TO_BUY, PROMO, PurchasePolicy
+from dialog.policies.search import (
+    SHOPPING_TEMPLATES,
+    CandidateSource,
+    ProductRanker,
+    SearchPolicy,
+    resolve_list_reference,
+)
+from dialog.templates import Templates
+from dialog.understand import PRODUCT_INTENTS, Understanding
+
+_CHEAPER_SEARCH = re.compile(r"有没有.{0,6}便宜|便宜(?:一)?点的|更便宜的|再便宜的|便宜些的")
+_STORE_PROMOS = re.compile(r"(?:现在|最近|店里|店铺|你们)?(?:有|在)?(?:什么|哪些|啥)(?:优惠)?活动|有活动吗|在搞活动|有优惠活动吗|"
+                           r"活动(?:还有|结束|还在)|还有.{0,4}(?:活动|优惠)吗")
+
+
+class ShoppingGuide:
+    def __init__(self, knowledge: Knowledge, catalog: CandidateSource, ranker: ProductRanker | None,
+                 cache: TextCache, links: ProductLinks) -> None:
+        templates = Templates(SHOPPING_TEMPLATES)
+        self.search = SearchPolicy(catalog, ranker, links, templates)
+        self.compare = ComparePolicy(knowledge, ranker, links, templates)
+        self.purchase = PurchasePolicy(knowledge, cache, links, templates)
+        self.knowledge = knowledge
+
+    def route(self, u: Understanding, pc: PolicyContext) -> PolicyResult | None:
+        ctx = pc.context
+        if ComparePolicy.wants(u):
+            ids = products_to_compare(u, ctx.last_results)
+            if len(ids) >= 2:
+                return self.compare.answer(u, pc, ids)
+        referenced = resolve_list_reference(u, ctx.last_results)
+        product_id = u.product_id if (u.product_link and not u.product_link.candidates) else None
+        if product_id is None and (u.coreference or not u.product_link):
+            product_id = ctx.last_product_id
+        text = u.text
+        if _CHEAPER_SEARCH.search(text) and (ctx.last_results or ctx.last_product_id):
+            reference = self._reference_price(ctx.last_product_id or ctx.last_results[0])
+            return self.search.answer(u, pc, reference_price=reference)
+        if product_id and HOW_TO_BUY.search(text):
+            ctx.last_product_id = product_id
+            return self._noted(ctx, product_id, self.purchase.how_to_buy(u, pc, product_id))
+        if product_id and FREE_SHIPPING.search(text) and ("包邮" in text or "运费" in text or "邮费" in text
+                                                          or "发" in text):
+            ctx.last_product_id = product_id
+            return self._noted(ctx, product_id, self.purchase.shipping(u, pc, product_id))
+        if _STORE_PROMOS.search(text) and not (u.product_link and not u.product_link.candidates):
+            return self.purchase.list_promotions(u, pc)
+        if product_id and PROMO.search(text):
+            ctx.last_product_id = product_id
+            return self._noted(ctx, product_id, self.purchase.promotion(u, pc, product_id))
+        if PROMO.search(text) and re.search(r"优惠|活动|满减", text) and not product_id:
+            return self.purchase.list_promotions(u, pc)
+        if referenced:
+            if u.intent not in PRODUCT_INTENTS:
+                u.intent = "product_attribute"
+            return None
+        if SearchPolicy.wants(u):
+            return self.search.answer(u, pc)
+        return None
+
+    def _reference_price(self, product_id: str) -> float | None:
+        product = self.knowledge.product(product_id)
+        if product is None:
+            return None
+        prices = [v.price for v in self.knowledge.variants(product_id) if v.price is not None and v.stock > 0]
+        return min(prices) if prices else product.price
+
+    @staticmethod
+    def _noted(ctx, product_id: str, result: PolicyResult) -> PolicyResult:
+        ctx.discussed_products = list(dict.fromkeys([*ctx.discussed_products, product_id]))[-20:]
+        return result

@@ -1,0 +1,110 @@
+"""Product search over the graph: candidates for a set of structured
+constraints, and the product documents the vector index embeds.
+
+Read-only; the Cypher is in ``graph.queries.search``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import neo4j
+
+from graph.knowledge import knowledge_version, product_from_props
+from graph.queries import search as q
+from schema.types import ProductInfo, VariantInfo
+
+
+@dataclass(frozen=True)
+class ProductDocument:
+    """What the vector index embeds for one product."""
+
+    product_id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A product with the variants that passed the stock and price filters."""
+
+    product: ProductInfo
+    variants: tuple[VariantInfo, ...]
+
+
+def document_text(name: str | None, brand: str | None, category: str | None, description: str | None,
+                  aliases: Sequence[str], values: Sequence[str]) -> str:
+    """``name｜category｜brand｜aliases｜attribute values｜description``: the facts a wish can match."""
+    parts = [name or "", (category or "").replace("/", " "), brand or "", " ".join(aliases),
+             " ".join(dict.fromkeys(values)), description or ""]
+    return "｜".join(p.strip() for p in parts if p and p.strip())
+
+
+class ProductSearch:
+    """Runs the candidate query; constructed with a driver (cheap)."""
+
+    def __init__(self, driver: neo4j.Driver, database: str) -> None:
+        self._driver = driver
+        self._database = database
+
+    def _read(self, query: str, **params: Any) -> list[neo4j.Record]:
+        records, _, _ = self._driver.execute_query(query, params, database_=self._database,
+                                                   routing_=neo4j.RoutingControl.READ)
+        return records
+
+    def candidates(self, *, category: str | None = None, product_ids: Sequence[str] | None = None,
+                   min_price: float | None = None, max_price: float | None = None,
+                   in_stock_only: bool = True) -> list[Candidate]:
+        """Products in the category subtree / id list with a variant in stock inside the price window."""
+        records = self._read(
+            q.Q_SEARCH_CANDIDATES, prefix=category.strip("/") if category else None,
+            ids=list(product_ids) if product_ids is not None else None,
+            min_price=None if min_price is None else float(min_price),
+            max_price=None if max_price is None else float(max_price), in_stock_only=in_stock_only)
+        out = []
+        for r in records:
+            product = product_from_props(dict(r["props"]))
+            variants = tuple(
+                VariantInfo(sku=v["sku"], product_id=product.product_id, stock=int(v["stock"] or 0),
+                            price=None if v["price"] is None else float(v["price"]),
+                            attributes=json.loads(v["attributes_json"] or "{}"))
+                for v in r["variants"])
+            out.append(Candidate(product, variants))
+        return out
+
+    def product_documents(self) -> list[ProductDocument]:
+        docs = []
+        for r in self._read(q.Q_PRODUCT_DOCUMENTS):
+            values = [str(v) for raw in r["attrs"] for v in json.loads(raw or "{}").values()]
+            for opts in json.loads(r["options_json"] or "{}").values():
+                values += [str(v) for v in opts]
+            docs.append(ProductDocument(r["product_id"], document_text(
+                r["name"], r["brand"], r["category"], r["description"], r["aliases"] or (), values)))
+        return docs
+
+
+class ProductDocumentSource:
+    """The product index's source (``retrieval.index_build.IndexSource``): product documents only.
+
+    Products get their own index directory so that their long texts never
+    change the FAQ's keyword statistics (BM25 document frequencies and lengths).
+    """
+
+    def __init__(self, driver: neo4j.Driver, database: str) -> None:
+        self._search = ProductSearch(driver, database)
+        self._driver = driver
+        self._database = database
+
+    def all_faq(self) -> list:
+        return []
+
+    def all_clauses(self) -> list:
+        return []
+
+    def product_documents(self) -> list[ProductDocument]:
+        return self._search.product_documents()
+
+    def knowledge_version(self) -> int:
+        return knowledge_version(self._driver, self._database)
