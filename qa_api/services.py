@@ -16,13 +16,19 @@ from dataclasses import dataclass, field
 
 import neo4j
 import redis
+from neo4j import exceptions as neo4j_exc
 
 from dialog.agent_hours import AgentHours
+from dialog.conversion import ConversionTracker
+from dialog.errors import DialogError
 from dialog.events import SqliteEventLog
 from dialog.handoff_queue import InMemoryHandoffQueue, RedisHandoffQueue
+from dialog.outcomes import SqliteOutcomeStore
 from dialog.ports import ChatEngine, EventLog, HandoffQueue, SessionStore
 from dialog.session_store import InMemorySessionStore, RedisSessionStore
+from graph.conversion import OrderFacts
 from graph.driver import create_driver
+from graph.errors import GraphError
 from graph.knowledge import GraphKnowledge
 from ingest.changesets import ChangeSetService
 from ingest.models import ChangeSummary
@@ -62,6 +68,9 @@ class YebanServices:
     redis: redis.Redis | None = None
     metrics: ApiMetrics = field(default_factory=ApiMetrics)
     extra_checks: list[ReadinessCheck] = field(default_factory=list)
+    # Conversions and ratings (dialog/outcomes.py) and the order-load hook that fills them.
+    outcomes: SqliteOutcomeStore | None = None
+    conversions: ConversionTracker | None = None
     owns_driver: bool = False
     _runner: ReadinessRunner | None = None
 
@@ -87,6 +96,7 @@ class YebanServices:
 
         Other workers notice through the graph's knowledge version (the engine's concern).
         """
+        self.attribute_orders(summary)
         refresh = getattr(self.engine, "knowledge_changed", None) or getattr(self.engine, "refresh_texts", None)
         if callable(refresh):
             try:
@@ -94,6 +104,15 @@ class YebanServices:
             except Exception:  # the change is committed; a stale cache must not fail it
                 logger.exception("the engine could not refresh after change set %s",
                                  summary.change_set_id)
+
+    def attribute_orders(self, summary: ChangeSummary) -> None:
+        """Orders the change created or updated are attributed to the conversations they follow."""
+        if self.conversions is None:
+            return
+        try:
+            self.conversions.on_change(summary)
+        except (DialogError, GraphError, neo4j_exc.Neo4jError, neo4j_exc.DriverError) as e:
+            logger.warning("conversion attribution failed after change set %s: %s", summary.change_set_id, e)
 
     def close(self) -> None:
         if self._runner is not None:
@@ -172,6 +191,11 @@ def build_services(settings: Settings, config: ApiConfig | None = None, *,
         engine=engine, driver=driver, knowledge=knowledge, changesets=changesets,
         redis=redis_client, owns_driver=owns_driver,
     )
+    services.outcomes = SqliteOutcomeStore(config.events_db)
+    if driver is not None:
+        services.conversions = ConversionTracker(services.events, services.outcomes,
+                                                 OrderFacts(driver, settings.neo4j_database),
+                                                 settings.conversion_window_h)
     if driver is not None and changesets is None:
         services.changesets = _changeset_service(driver, settings, services.knowledge_changed)
     logger.info("API services ready (state backend: %s, %d API tokens)", services.backend, len(services.tokens))

@@ -14,11 +14,12 @@ def all_blueprints() -> list[Blueprint]:
         handoffs,
         health,
         operators,
+        ratings,
         sessions,
         stream,
         web,
         wechat,
     )
 
-    return [chat.bp, sessions.bp, handoffs.bp, operators.bp, analytics.bp, health.bp, docs.bp, stream.bp,
-            console.bp, web.bp, wechat.bp]
+    return [chat.bp, sessions.bp, ratings.bp, handoffs.bp, operators.bp, analytics.bp, health.bp, docs.bp,
+            stream.bp, console.bp, web.bp, wechat.bp]

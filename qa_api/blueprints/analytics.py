@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, Response
 
 from dialog.analytics import STORE_TZ, AnalyticsSummary, summarize
+from dialog.conversion import NightShiftFigures, night_shift_figures
 from qa_api.errors import BadRequest
 from qa_api.routing import Operation, endpoint, json_response, parse_query, services
 from qa_api.schemas import AnalyticsQuery
@@ -35,3 +36,31 @@ def summary() -> Response:
         raise BadRequest("from must be earlier than to", code="validation_error", field="from")
     events = services().events.events(start, end)
     return json_response(summarize(events, start, end))
+
+
+@endpoint(bp, "/v1/analytics/night-shift", ["GET"], Operation(
+    summary="Leads and conversion by hour (night 22:00-08:00 vs day), revenue attributed, products most "
+            "asked about at night without an order, time to first reply, auto-resolution and satisfaction "
+            "(default: the last 7 days)",
+    tag="analytics", roles=("operator",), query=AnalyticsQuery, response=NightShiftFigures,
+    errors=(400, 401, 403)))
+def night_shift() -> Response:
+    query = parse_query(AnalyticsQuery)
+    end = _store_time(query.end) or datetime.now(ZoneInfo(STORE_TZ))
+    start = _store_time(query.start) or end - DEFAULT_WINDOW
+    if start >= end:
+        raise BadRequest("from must be earlier than to", code="validation_error", field="from")
+    svc = services()
+    conversions = svc.outcomes.conversions() if svc.outcomes is not None else []
+    ratings = svc.outcomes.ratings() if svc.outcomes is not None else []
+    return json_response(night_shift_figures(svc.events.events(start, end), conversions, ratings,
+                                             names=_names(svc)))
+
+
+def _names(svc):
+    if svc.knowledge is None:
+        return None
+
+    def names(ids: list[str]) -> dict[str, str]:
+        return {p.product_id: p.display_name for p in svc.knowledge.products(ids)}
+    return names

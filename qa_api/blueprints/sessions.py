@@ -35,6 +35,8 @@ def erase_session(session_id: str) -> Response:
     session_deleted = svc.sessions.delete(session_id)
     tickets = svc.handoffs.delete_for_session(session_id)
     events = svc.events.delete_for_session(session_id)
+    if svc.outcomes is not None:
+        events += svc.outcomes.delete_for_session(session_id)
     if svc.engine is not None:  # the engine may hold its own stores or caches
         session_deleted = svc.engine.erase(session_id) or session_deleted
     if not (session_deleted or tickets or events):

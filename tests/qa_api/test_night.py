@@ -1,0 +1,189 @@
+"""The night shift end to end through the Flask app (real Neo4j, models, Redis):
+an after-hours hand-off that keeps answering, takes a callback number and is
+cancelled; the morning queue order; a lead converted by a later order load
+(change set through the API); the rating endpoint and the night-shift figures.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import redis
+
+from dialog.factory import build_engine
+from graph.knowledge import GraphKnowledge
+from qa_api.app import create_app
+from qa_api.config import api_config
+from qa_api.services import build_services
+from schema.settings import PROJECT_ROOT
+from tests.qa_api.conftest import AGENT, OPERATOR, TOKENS
+
+SH = ZoneInfo("Asia/Shanghai")
+NIGHT = datetime(2026, 11, 26, 2, 0, tzinfo=SH)
+pytestmark = pytest.mark.slow
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = NIGHT
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture(scope="module")
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture(scope="module")
+def stack(demo_graph, settings, encoder, intent_classifier, emotion_scorer, redis_server, clock,
+          tmp_path_factory) -> Iterator[tuple]:
+    client = redis.Redis.from_url(redis_server.url)
+    client.flushdb()
+    config = api_config(settings, {"redis_mode": "redis", "api_tokens": TOKENS, "json_logs": False,
+                                   "events_db": tmp_path_factory.mktemp("events") / "events.sqlite3",
+                                   "rate_session_burst": 1000, "rate_client_burst": 10000})
+    services = build_services(settings, config, driver=demo_graph, redis_client=client)
+    services.engine = build_engine(settings, demo_graph, sessions=services.sessions, handoffs=services.handoffs,
+                                   events=services.events, agent_hours=services.agent_hours, encoder=encoder,
+                                   classifier=intent_classifier, emotion=emotion_scorer, clock=clock)
+    app = create_app(settings=settings, services=services)
+    app.testing = True
+    yield app.test_client(), GraphKnowledge(demo_graph, settings.neo4j_database), services
+    client.close()
+
+
+@pytest.fixture(autouse=True)
+def _reset_clock(clock: Clock) -> None:
+    clock.now = NIGHT
+
+
+def chat(client, sid: str, message: str) -> dict:
+    resp = client.post("/v1/chat", json={"session_id": sid, "message": message})
+    assert resp.status_code == 200, resp.get_json()
+    return resp.get_json()
+
+
+def ticket(client, ticket_id: str) -> dict:
+    resp = client.get(f"/v1/handoffs/{ticket_id}", headers=AGENT)
+    assert resp.status_code == 200
+    return resp.get_json()
+
+
+def test_after_hours_handoff_keeps_answering_takes_a_callback_and_cancels(stack):
+    client, kg, _ = stack
+    sid = "night-1"
+    listed = chat(client, sid, "推荐一款300以内的连衣裙")
+    assert listed["products"]
+    opened = chat(client, sid, "转人工")
+    assert opened["handoff"] and opened["handoff"]["agent_available"] is False
+    assert "09:00" in opened["reply"] and "不用了" in opened["reply"]
+    tid = opened["handoff"]["ticket_id"]
+    assert ticket(client, tid)["waiting"] is True
+
+    # The bot keeps answering a product question, and the message joins the ticket.
+    price = chat(client, sid, "第一个多少钱")
+    pid = listed["products"][0]["product_id"]
+    prices = {f"{v.price:g}" for v in kg.variants(pid)} | {f"{kg.product(pid).price:g}"}
+    assert price["reply"] and any(p in price["reply"] for p in prices), price["reply"]
+    assert "第一个多少钱" in [t["text"] for t in ticket(client, tid)["transcript"]]
+
+    phone = "13912345678"
+    callback = chat(client, sid, f"我的电话{phone}，明天打给我")
+    assert "139****5678" in callback["reply"] and phone not in callback["reply"]
+    assert ticket(client, tid)["callback_phone"] == phone
+    transcript = client.get(f"/v1/sessions/{sid}", headers=AGENT).get_json()
+    assert phone not in json.dumps(transcript, ensure_ascii=False)
+    assert all(phone not in t["text"] for t in ticket(client, tid)["transcript"])
+
+    cancelled = chat(client, sid, "不用了")
+    assert "取消" in cancelled["reply"]
+    after = ticket(client, tid)
+    assert after["status"] == "closed" and after["cancelled"] is True
+    assert chat(client, sid, "第二个多少钱")["reply"]  # the bot answers as usual
+
+    erased = client.delete(f"/v1/sessions/{sid}", headers=OPERATOR)
+    assert erased.status_code == 200
+    assert client.get(f"/v1/handoffs/{tid}", headers=AGENT).status_code == 404  # the callback number is gone
+
+
+def test_morning_queue_orders_anger_then_presales_then_the_rest(stack, clock):
+    client, _, services = stack
+    for t in services.handoffs.list("queued"):
+        services.handoffs.close(t.ticket_id, "cleanup")
+    opened = {}
+    clock.now = NIGHT
+    opened["other-old"] = chat(client, "q-other-old", "人工客服")["handoff"]["ticket_id"]
+    clock.now = NIGHT + timedelta(minutes=5)
+    chat(client, "q-presales", "有什么耳机推荐")
+    opened["presales"] = chat(client, "q-presales", "转人工")["handoff"]["ticket_id"]
+    clock.now = NIGHT + timedelta(minutes=10)
+    opened["other-new"] = chat(client, "q-other-new", "转人工")["handoff"]["ticket_id"]
+    clock.now = NIGHT + timedelta(minutes=15)
+    angry = chat(client, "q-angry", "你们这什么破服务！！！我要投诉！！！")
+    opened["angry"] = angry["handoff"]["ticket_id"]
+    resp = client.get("/v1/handoffs?status=queued&order=priority", headers=AGENT)
+    order = [t["ticket_id"] for t in resp.get_json()["tickets"]]
+    assert order == [opened["angry"], opened["presales"], opened["other-old"], opened["other-new"]]
+
+    # Morning: an agent claims the pre-sales ticket; from then the bot is silent in that session.
+    clock.now = NIGHT + timedelta(hours=8)
+    assert client.post(f"/v1/handoffs/{opened['presales']}/claim", headers=AGENT).status_code == 200
+    quiet = chat(client, "q-presales", "在吗")
+    assert quiet["reply"] == "" and quiet["state"] == "handoff"
+
+
+def _verified_order(kg: GraphKnowledge) -> tuple[str, str, str]:
+    """An order of the demo store with its phone (from the demo file) and last four digits."""
+    with open(PROJECT_ROOT / "data" / "demo" / "orders.jsonl", encoding="utf-8") as f:
+        row = json.loads(f.readline())
+    return row["order_id"], row["phone"], row["items"][0]["sku"]
+
+
+def test_lead_is_converted_by_a_later_order_load_and_rated(stack, clock):
+    client, kg, services = stack
+    sid = "lead-1"
+    order_id, phone, sku = _verified_order(kg)
+    listed = chat(client, sid, "有什么耳机推荐")
+    assert listed["products"]
+    asked = chat(client, sid, f"查一下订单 {order_id}")
+    assert asked["state"] == "await_phone_last4", asked["reply"]
+    verified = chat(client, sid, phone[-4:])
+    assert any(s["kind"] == "order" for s in verified["sources"]), verified["reply"]
+
+    other = "lead-2"  # a lead that never orders
+    chat(client, other, "有什么连衣裙推荐")
+
+    product_sku = next(v for v in kg.variants(listed["products"][0]["product_id"]) if v.stock > 0)
+    created = (NIGHT + timedelta(hours=3)).isoformat()
+    new_order = {"order_id": "9" + order_id[1:], "phone": phone, "status": "已付款",
+                 "items": [{"sku": product_sku.sku, "qty": 2}], "created_at": created, "paid_at": created}
+    resp = client.post("/v1/changesets", headers=OPERATOR, json={"kind": "orders", "records": [new_order]})
+    assert resp.status_code == 201, resp.get_json()
+    applied = client.post(f"/v1/changesets/{resp.get_json()['id']}/apply", headers=OPERATOR)
+    assert applied.status_code == 200, applied.get_json()
+
+    conversions = services.outcomes.conversions()
+    assert [(c.session_id, c.order_id, c.matched_by) for c in conversions] == [(sid, new_order["order_id"],
+                                                                                  "phone_hash")]
+    assert conversions[0].revenue == pytest.approx(2 * product_sku.price)
+
+    assert client.post(f"/v1/sessions/{sid}/rating", json={"score": 5, "comment": "很快"}).status_code == 201
+    bad = client.post(f"/v1/sessions/{sid}/rating", json={"score": 6})
+    assert bad.status_code == 400 and "score" in json.dumps(bad.get_json())
+    assert client.post("/v1/sessions/nobody/rating", json={"score": 3}).status_code == 404
+    assert "/v1/sessions/{session_id}/rating" in client.get("/openapi.json").get_json()["paths"]
+
+    window = {"from": (NIGHT - timedelta(hours=1)).isoformat(), "to": (NIGHT + timedelta(hours=1)).isoformat()}
+    figures = client.get("/v1/analytics/night-shift", query_string=window, headers=OPERATOR).get_json()
+    assert figures["night"]["leads"] >= 2 and figures["night"]["converted"] == 1
+    assert figures["revenue_attributed"] == pytest.approx(2 * product_sku.price)
+    assert figures["rating_average"] == 5.0
+    asked_ids = {p["product_id"] for p in figures["top_night_products_without_order"]}
+    assert asked_ids  # lead-2's dresses were asked about at night without an order
+    assert figures["first_reply_p50_ms"] is not None
