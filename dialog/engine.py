@@ -22,6 +22,7 @@ from dialog.after_hours import callback_phone, mask_phone, priority, wants_cance
 from dialog.errors import DialogError, TicketStateError
 from dialog.fsm import ConversationMachine
 from dialog.handoff import AgentHours, new_ticket, suggested_replies
+from dialog.order_guard import OrderGuard
 from dialog.policies.base import Knowledge, PolicyContext, PolicyResult, Searcher, TextCache
 from dialog.policies.knowledge import KnowledgePolicy
 from dialog.policies.orders import OrderPolicy
@@ -83,6 +84,8 @@ class EngineParts:
     agent_hours: AgentHours
     cache: TextCache
     templates: Templates
+    order_guard: OrderGuard | None = None  # failed-verification limits across sessions (dialog.order_guard)
+    verified_order_ttl_s: float = 1800.0
 
 
 class KnowledgeSync(Protocol):
@@ -105,7 +108,7 @@ class DialogEngine:
         self.machine = machine or ConversationMachine()
         self.products = ProductPolicy(parts.knowledge)
         self.kb = KnowledgePolicy(parts.searcher, parts.cache)
-        self.order_policy = OrderPolicy(parts.orders)
+        self.order_policy = OrderPolicy(parts.orders, parts.order_guard, parts.verified_order_ttl_s)
         # Set by the factory: keeps linker and cached texts in step with the graph,
         # and rebuilds the FAQ index after a change this process committed.
         # Set by the factory: search, comparison and help to buy (dialog/policies/shopping.py).

@@ -6,19 +6,33 @@ own short-lived connection, so several gunicorn workers (separate processes)
 and threads can record and read concurrently without sharing a handle across
 ``fork``. Timestamps are stored as UTC epoch seconds for range queries; the
 event itself is kept as its pydantic JSON.
+
+Privacy: the shopper's message is masked before it is stored
+(``schema.privacy.mask_event_text``: order numbers, phone numbers and phone
+tails, addresses, e-mail and chat contacts); analytics need the intent and
+the question, not the digits. Events older than ``retention_days`` (setting
+``events_retention_days``, default 90) are deleted when the log opens and then
+at most once an hour while it records.
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from dialog.errors import DialogError
 from schema.conversation import ConversationEvent
+from schema.privacy import mask_event_text
+
+logger = logging.getLogger(__name__)
+
+PURGE_EVERY_S = 3600.0
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS events ("
@@ -44,11 +58,17 @@ def _epoch(moment: datetime) -> float:
 class SqliteEventLog:
     """Conversation events in one SQLite file shared by every worker."""
 
-    def __init__(self, path: Path | str, busy_timeout_s: float = 10.0) -> None:
+    def __init__(self, path: Path | str, busy_timeout_s: float = 10.0, retention_days: float = 90.0,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        if retention_days <= 0:
+            raise ValueError(f"events_retention_days must be positive, not {retention_days}")
         self.path = Path(path)
         self.busy_timeout_s = busy_timeout_s
+        self.retention = timedelta(days=retention_days)
+        self._clock = clock
         self._init_lock = threading.Lock()
         self._ready = False
+        self._next_purge = 0.0
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -84,9 +104,23 @@ class SqliteEventLog:
             self._ready = True
 
     def record(self, event: ConversationEvent) -> None:
+        """Store ``event`` with its message masked; purges expired events at most once an hour."""
+        stored = event.model_copy(update={"message": mask_event_text(event.message)})
         with self._connect() as conn:
             conn.execute("INSERT INTO events(session_id, at_ts, payload) VALUES (?, ?, ?)",
-                         (event.session_id, _epoch(event.at), event.model_dump_json()))
+                         (stored.session_id, _epoch(stored.at), stored.model_dump_json()))
+        if time.monotonic() >= self._next_purge:
+            self._next_purge = time.monotonic() + PURGE_EVERY_S
+            self.purge_expired()
+
+    def purge_expired(self) -> int:
+        """Delete events older than the retention period; returns how many went."""
+        cutoff = _epoch(self._clock() - self.retention)
+        with self._connect() as conn:
+            deleted = conn.execute("DELETE FROM events WHERE at_ts < ?", (cutoff,)).rowcount
+        if deleted:
+            logger.info("deleted %d events older than %s days", deleted, self.retention.days)
+        return deleted
 
     def events(self, start: datetime | None = None, end: datetime | None = None) -> list[ConversationEvent]:
         """Events with ``start <= at < end`` (either bound optional), oldest first."""

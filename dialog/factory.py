@@ -19,6 +19,7 @@ from neo4j import exceptions as neo4j_exc
 
 from dialog.engine import DialogEngine, EngineParts
 from dialog.handoff import AgentHours
+from dialog.order_guard import OrderGuard
 from dialog.policies.base import TextCache
 from dialog.ports import EventLog, HandoffQueue, SessionStore
 from dialog.templates import Templates
@@ -108,6 +109,7 @@ def build_engine(
     classifier=None,
     emotion=None,
     clock: Callable[[], datetime] | None = None,
+    order_guard: OrderGuard | None = None,
 ) -> DialogEngine:
     """Wire the real components; pass ``encoder``/``classifier``/``emotion`` to share loaded models.
 
@@ -152,6 +154,8 @@ def build_engine(
         agent_hours=agent_hours,
         cache=TextCache(),
         templates=Templates(),
+        order_guard=order_guard,
+        verified_order_ttl_s=settings.order_verified_ttl_s,
     )
     engine = DialogEngine(parts, clock=clock)
     engine.shopping = build_shopping_guide(settings, driver, knowledge, searcher, parts.cache)

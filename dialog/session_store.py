@@ -57,6 +57,9 @@ class InMemorySessionStore:
                 return None
         return SessionContext.model_validate_json(payload)
 
+    def exists(self, session_id: str) -> bool:
+        return self.load(session_id) is not None
+
     def save(self, context: SessionContext) -> None:
         payload = _trimmed(context, self.max_history).model_dump_json()
         now = self._clock()
@@ -107,6 +110,12 @@ class RedisSessionStore:
         if payload is None:
             return None
         return SessionContext.model_validate_json(payload)
+
+    def exists(self, session_id: str) -> bool:
+        try:
+            return bool(self.client.exists(self._key(session_id)))
+        except redis.RedisError as e:
+            raise SessionStoreError(f"cannot read session from Redis: {e}") from e
 
     def save(self, context: SessionContext) -> None:
         payload = _trimmed(context, self.max_history).model_dump_json()

@@ -25,7 +25,10 @@ class _Request(BaseModel):
 
 # --- chat ---------------------------------------------------------------------
 class ChatRequest(_Request):
-    session_id: str = Field(pattern=SESSION_ID_PATTERN, description="client-chosen conversation id")
+    session_id: str | None = Field(
+        default=None, pattern=SESSION_ID_PATTERN,
+        description="the session_id of the previous reply; omit it to start a conversation (the server "
+                    "issues ids: an id it did not issue starts a fresh session with a new id)")
     message: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS)
     channel: str | None = Field(default=None, max_length=32)
     user_id: str | None = Field(default=None, max_length=128)
@@ -37,6 +40,8 @@ class ErasureResult(BaseModel):
     session_deleted: bool
     tickets_deleted: int
     events_deleted: int
+    other_deleted: dict[str, int] = Field(default_factory=dict, description="records removed from other stores "
+                                          "holding the session (e.g. leads), by store name")
 
 
 # --- hand-offs ---------------------------------------------------------------------

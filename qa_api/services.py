@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import neo4j
 import redis
@@ -23,6 +24,7 @@ from dialog.conversion import ConversionTracker
 from dialog.errors import DialogError
 from dialog.events import SqliteEventLog
 from dialog.handoff_queue import InMemoryHandoffQueue, RedisHandoffQueue
+from dialog.order_guard import GuardLimits, InMemoryOrderGuard, OrderGuard, RedisOrderGuard
 from dialog.outcomes import SqliteOutcomeStore
 from dialog.ports import ChatEngine, EventLog, HandoffQueue, SessionStore
 from dialog.session_store import InMemorySessionStore, RedisSessionStore
@@ -39,9 +41,16 @@ from qa_api.errors import ServiceUnavailable
 from qa_api.metrics import ApiMetrics
 from qa_api.rate_limit import InMemoryTokenBucket, RateLimiter, RedisTokenBucket
 from qa_api.readiness import ReadinessCheck, ReadinessRunner, engine_checks, neo4j_check
+from qa_api.session_ids import AliasStore, InMemoryAliases, RedisAliases, SessionIds
 from schema.settings import Settings
 
 logger = logging.getLogger(__name__)
+
+
+class SessionEraser(Protocol):
+    def delete_for_session(self, session_id: str) -> int:
+        """Delete everything stored for ``session_id``; returns how many records went."""
+        ...
 
 
 class BackendError(ServiceUnavailable):
@@ -61,6 +70,8 @@ class YebanServices:
     session_limiter: RateLimiter
     client_limiter: RateLimiter
     agent_hours: AgentHours
+    session_ids: SessionIds
+    order_guard: OrderGuard
     engine: ChatEngine | None = None
     driver: neo4j.Driver | None = None
     knowledge: GraphKnowledge | None = None
@@ -71,6 +82,9 @@ class YebanServices:
     # Conversions and ratings (dialog/outcomes.py) and the order-load hook that fills them.
     outcomes: SqliteOutcomeStore | None = None
     conversions: ConversionTracker | None = None
+    # More stores holding a session's data (e.g. "leads"): the erasure endpoint calls each one's
+    # delete_for_session(session_id) -> int and reports the counts under their names.
+    session_erasers: dict[str, SessionEraser] = field(default_factory=dict)
     owns_driver: bool = False
     _runner: ReadinessRunner | None = None
 
@@ -169,11 +183,15 @@ def build_services(settings: Settings, config: ApiConfig | None = None, *,
             redis_client, config.rate_session_burst, config.rate_session_per_s, prefix=f"{prefix}rate:s:")
         client_limiter: RateLimiter = RedisTokenBucket(
             redis_client, config.rate_client_burst, config.rate_client_per_s, prefix=f"{prefix}rate:c:")
+        aliases: AliasStore = RedisAliases(redis_client, config.session_ttl_s, prefix=f"{prefix}alias:")
+        order_guard: OrderGuard = RedisOrderGuard(redis_client, _guard_limits(settings), prefix=f"{prefix}verify:")
     else:
         sessions = InMemorySessionStore(config.session_ttl_s, config.session_max_history)
         handoffs = InMemoryHandoffQueue()
         session_limiter = InMemoryTokenBucket(config.rate_session_burst, config.rate_session_per_s)
         client_limiter = InMemoryTokenBucket(config.rate_client_burst, config.rate_client_per_s)
+        aliases = InMemoryAliases(config.session_ttl_s)
+        order_guard = InMemoryOrderGuard(_guard_limits(settings))
 
     owns_driver = False
     if driver is None and with_graph:
@@ -184,10 +202,11 @@ def build_services(settings: Settings, config: ApiConfig | None = None, *,
 
     services = YebanServices(
         settings=settings, config=config, sessions=sessions, handoffs=handoffs,
-        events=SqliteEventLog(config.events_db),
+        events=SqliteEventLog(config.events_db, retention_days=settings.events_retention_days),
         tokens=TokenTable.from_sources(config.api_tokens, config.api_tokens_file),
         session_limiter=session_limiter, client_limiter=client_limiter,
         agent_hours=AgentHours.parse(config.agent_hours, config.agent_timezone),
+        session_ids=SessionIds(sessions, aliases), order_guard=order_guard,
         engine=engine, driver=driver, knowledge=knowledge, changesets=changesets,
         redis=redis_client, owns_driver=owns_driver,
     )
@@ -200,6 +219,12 @@ def build_services(settings: Settings, config: ApiConfig | None = None, *,
         services.changesets = _changeset_service(driver, settings, services.knowledge_changed)
     logger.info("API services ready (state backend: %s, %d API tokens)", services.backend, len(services.tokens))
     return services
+
+
+def _guard_limits(settings: Settings) -> GuardLimits:
+    return GuardLimits(max_per_order=settings.order_verify_max_per_order,
+                       max_per_client=settings.order_verify_max_per_client,
+                       window_s=settings.order_verify_window_s)
 
 
 def _changeset_service(driver: neo4j.Driver, settings: Settings,

@@ -33,7 +33,7 @@ def _attach_engine(services: YebanServices) -> None:
         try:
             services.engine = build_engine(services.settings, services.driver, sessions=services.sessions,
                                            handoffs=services.handoffs, events=services.events,
-                                           agent_hours=services.agent_hours)
+                                           agent_hours=services.agent_hours, order_guard=services.order_guard)
             return
         except Exception as e:  # the worker must still answer /healthz and /readyz
             logger.exception("the chat engine could not be built")

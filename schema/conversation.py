@@ -52,6 +52,7 @@ class SessionContext(BaseModel):
     pending_option_kind: str | None = None  # faq or product
     order_id: str | None = None
     verified_orders: list[str] = Field(default_factory=list)
+    verified_until: dict[str, datetime] = Field(default_factory=dict)  # order -> end of its open window
     failed_verifications: dict[str, int] = Field(default_factory=dict)
     locked_orders: list[str] = Field(default_factory=list)
     consecutive_fallbacks: int = 0
@@ -87,6 +88,8 @@ class ChatReply(BaseModel):
     actions: list[dict] = Field(default_factory=list)
     # Product cards of a recommendation or comparison: {product_id, name, price, from_price?, stock, url?}.
     products: list[dict] = Field(default_factory=list)
+    # The server-issued conversation id; the API always sets it (send it back with the next message).
+    session_id: str = ""
 
     @staticmethod
     def entity_dict(link: EntityLink) -> dict:
@@ -102,7 +105,7 @@ class HandoffTicket(BaseModel):
     ticket_id: str
     session_id: str
     status: str = "queued"  # queued, claimed, closed
-    reason: str  # anger, explicit, repeated_fallback, dispute
+    reason: str  # anger, explicit, repeated_fallback, dispute, verification_locked
     intent: str | None = None
     entities: list[dict] = Field(default_factory=list)
     transcript: list[Turn] = Field(default_factory=list)

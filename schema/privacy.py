@@ -5,8 +5,9 @@
 Chinese addresses (``浙江省杭州市西湖区***``), order numbers (16 digits,
 last four kept), e-mail addresses (``z***@example.com``) and contact ids given
 after 微信/QQ/wx (``微信: ***``). ``mask_event_text`` also hides a bare group of
-four digits (the last four digits of a phone a shopper types to open an order),
-for stores that keep messages longer than a log line lives.
+four digits (the last four digits of a phone a shopper types to open an order,
+and the tails ``mask`` keeps), for stores that keep messages longer than a log
+line lives.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ _ORDER = re.compile(r"(?<!\d)\d{12}(\d{4})(?!\d)")
 _PHONE = re.compile(r"(?<!\d)(1[3-9]\d)[ -]?\d{4}[ -]?(\d{4})(?!\d)")
 _EMAIL = re.compile(r"([A-Za-z0-9])[A-Za-z0-9._%+-]*@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)")
 _CONTACT = re.compile(r"((?:微信号?|vx|VX|wx|WX|QQ|qq)\s*(?:号)?\s*[:：是为]?\s*)[A-Za-z0-9_-]{5,30}")
-_LAST4 = re.compile(r"(?<![\dA-Za-z.])\d{4}(?![\dA-Za-z年.])")
+# Four digits on their own (a phone tail, also the tail kept by ``mask``), but not an amount, a year or a size.
+_LAST4 = re.compile(r"(?<![\dA-Za-z.])\d{4}(?![\dA-Za-z.]|\s*(?:元|块|件|个|年|月|日|斤|克|米|毫升|ml|cm|mm|kg))")
 # One or more administrative divisions, then the detailed part of the address.
 _DIVISIONS = r"(?:[\u4e00-\u9fff]{1,10}?(?:省|自治区|特别行政区|市|自治州|地区|盟|区|县|旗))+"
 _DETAIL = r"[\u4e00-\u9fff0-9A-Za-z\-#－—()（）]{2,60}"

@@ -109,6 +109,14 @@ class Settings(BaseSettings):
     product_url_template: str = ""
     # Orders loaded within this many hours after a session are attributed to it (leads -> conversions).
     conversion_window_h: float = 72.0
+    # Analytics events (var/events.sqlite3, messages masked) are deleted after this many days.
+    events_retention_days: float = 90.0
+    # Orders: a verified order stays open to its session this long; failed verifications are
+    # limited per order (all sessions) and per client address within a sliding window.
+    order_verified_ttl_s: float = 1800.0
+    order_verify_max_per_order: int = 5
+    order_verify_max_per_client: int = 20
+    order_verify_window_s: float = 3600.0
     agent_timezone: str = "Asia/Shanghai"
 
     # --- browser surfaces: widget, consoles, server-sent events ------------------

@@ -1,14 +1,29 @@
 """Order questions: ask for the order number and the phone's last four digits
-as slots, and reveal nothing about an order until both are right."""
+as slots, and reveal nothing about an order until both are right.
+
+A verified order stays open to its session for ``verified_ttl_s`` (default
+30 minutes), then the digits are asked again. Failures also count in the
+``OrderGuard`` (per order across sessions, per client address): past its limit
+the order is locked for bot lookups, even with the right digits; the failure
+that crosses the limit opens a hand-off ticket (reason ``verification_locked``)
+so that an agent sees it, and later attempts are offered a person.
+"""
 
 from __future__ import annotations
 
+import logging
+from datetime import timedelta
+
+from dialog.order_guard import OrderGuard, current_client
 from dialog.policies.base import PolicyContext, PolicyResult
 from dialog.understand import Understanding
 from schema.services import OrderService
 from schema.types import OrderInfo, Source
 
+logger = logging.getLogger(__name__)
+
 MAX_TRIES = 3
+LOCKED_REASON = "verification_locked"
 _NOT_SHIPPED = {"待付款", "已付款"}
 
 
@@ -17,8 +32,22 @@ def _fmt(ts) -> str:
 
 
 class OrderPolicy:
-    def __init__(self, orders: OrderService) -> None:
+    def __init__(self, orders: OrderService, guard: OrderGuard | None = None,
+                 verified_ttl_s: float = 1800.0) -> None:
         self.orders = orders
+        self.guard = guard
+        self.verified_ttl = timedelta(seconds=verified_ttl_s)
+
+    def _still_open(self, pc: PolicyContext, order_id: str) -> bool:
+        """True while this session's verification of ``order_id`` is younger than the TTL."""
+        ctx = pc.context
+        until = ctx.verified_until.get(order_id)
+        if order_id in ctx.verified_orders and until is not None and until > pc.now:
+            return True
+        if order_id in ctx.verified_orders:
+            ctx.verified_orders.remove(order_id)
+            ctx.verified_until.pop(order_id, None)
+        return False
 
     def answer(self, u: Understanding, pc: PolicyContext, intent: str) -> PolicyResult:
         ctx = pc.context
@@ -30,7 +59,11 @@ class OrderPolicy:
             return PolicyResult(pc.say("ask_order_id"), "ask_order_id")
         if order_id in ctx.locked_orders:
             return PolicyResult(pc.say("order_locked"), "answer", handoff_reason=None)
-        if order_id not in ctx.verified_orders:
+        if not self._still_open(pc, order_id):
+            client = current_client()
+            if self.guard is not None and self.guard.locked(order_id, client):
+                ctx.pending_intent = None
+                return PolicyResult(pc.say("order_guard_locked"), "answer", suggestions=["转人工"])
             if u.last4 is None:
                 ctx.pending_intent = intent
                 if self.orders.lookup(order_id) is None:
@@ -40,11 +73,17 @@ class OrderPolicy:
             if not self.orders.verify_last4(order_id, u.last4):
                 tries = ctx.failed_verifications.get(order_id, 0) + 1
                 ctx.failed_verifications[order_id] = tries
+                if self.guard is not None and self.guard.failed(order_id, client):
+                    logger.warning("order %s locked for bot lookups after repeated failed verifications "
+                                   "(client %s, session %s)", order_id, client, ctx.session_id)
+                    ctx.pending_intent = None
+                    return PolicyResult(pc.say("order_guard_handoff"), "handoff", handoff_reason=LOCKED_REASON)
                 if tries >= MAX_TRIES:
                     ctx.locked_orders.append(order_id)
                     return PolicyResult(pc.say("order_locked"), "answer")
                 return PolicyResult(pc.say("verify_failed", left=MAX_TRIES - tries), "ask_phone_last4")
             ctx.verified_orders.append(order_id)
+            ctx.verified_until[order_id] = pc.now + self.verified_ttl
         order = self.orders.lookup(order_id)
         if order is None:
             ctx.order_id = None

@@ -7,6 +7,7 @@ import time
 
 from flask import Blueprint, Response, request
 
+from dialog.order_guard import client_scope
 from qa_api.errors import RateLimited, ServiceUnavailable
 from qa_api.routing import Operation, endpoint, json_response, parse_body, services
 from qa_api.schemas import ChatRequest
@@ -35,15 +36,19 @@ def chat() -> Response:
     svc = services()
     if svc.engine is None:
         raise ServiceUnavailable("the chat engine is not configured", code="engine_unavailable")
-    _limit("client", request.remote_addr or "unknown")
-    _limit("session", body.session_id)
+    client = request.remote_addr or "unknown"
+    _limit("client", client)
+    session_id = svc.session_ids.resolve(body.session_id, client)
+    _limit("session", session_id)
     started = time.perf_counter()
-    reply = svc.engine.chat(body.session_id, body.message, channel=body.channel, user_id=body.user_id)
+    with client_scope(client):
+        reply = svc.engine.chat(session_id, body.message, channel=body.channel, user_id=body.user_id)
+    reply = reply.model_copy(update={"session_id": session_id})
     elapsed = time.perf_counter() - started
     svc.metrics.chat_latency.observe(elapsed)
     svc.metrics.intents.labels(reply.intent).inc()
     if reply.handoff is not None and reply.handoff.message:  # a ticket opened by this message
         svc.metrics.handoffs.labels(reply.handoff.reason).inc()
-    logger.info("chat session=%s intent=%s state=%s latency_ms=%.1f", body.session_id, reply.intent,
+    logger.info("chat session=%s intent=%s state=%s latency_ms=%.1f", session_id, reply.intent,
                 reply.state.value, elapsed * 1000)
     return json_response(reply)

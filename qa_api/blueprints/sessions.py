@@ -1,5 +1,6 @@
 """Conversation records: ``GET /v1/sessions/{id}`` (agents read the transcript) and
-``DELETE /v1/sessions/{id}`` (erasure of the session, its tickets and its events)."""
+``DELETE /v1/sessions/{id}`` (erasure of the session, its tickets, its events and whatever the
+stores registered in ``YebanServices.session_erasers`` hold for it, e.g. leads)."""
 
 from __future__ import annotations
 
@@ -37,11 +38,12 @@ def erase_session(session_id: str) -> Response:
     events = svc.events.delete_for_session(session_id)
     if svc.outcomes is not None:
         events += svc.outcomes.delete_for_session(session_id)
+    other = {name: store.delete_for_session(session_id) for name, store in svc.session_erasers.items()}
     if svc.engine is not None:  # the engine may hold its own stores or caches
         session_deleted = svc.engine.erase(session_id) or session_deleted
-    if not (session_deleted or tickets or events):
+    if not (session_deleted or tickets or events or any(other.values())):
         raise NotFound(f"nothing stored for session {session_id}", code="session_not_found")
     logger.info("erased session %s for %s (%d tickets, %d events)", session_id, current_identity().name,
                 tickets, events)
     return json_response(ErasureResult(session_id=session_id, session_deleted=session_deleted,
-                                       tickets_deleted=tickets, events_deleted=events))
+                                       tickets_deleted=tickets, events_deleted=events, other_deleted=other))

@@ -105,7 +105,13 @@ def client(make_app):
 
 
 def _chat(client, message, session_id="s1", **extra):
+    """Sends ``session_id`` as a client-chosen label: the server issues its own id for it (the reply's
+    ``session_id``) and keeps one conversation per label for this client address."""
     return client.post("/v1/chat", json={"session_id": session_id, "message": message, **extra})
+
+
+def _sid(response) -> str:
+    return response.get_json()["session_id"]
 
 
 # --- chat -------------------------------------------------------------------------
@@ -118,7 +124,8 @@ def test_chat_returns_the_engine_reply_as_json(make_app):
     reply = ChatReply.model_validate(r.get_json())
     assert reply.intent == "stock_check" and reply.state == DialogState.ANSWERED
     assert reply.sources == [{"kind": "variant", "id": "SKU-1"}]
-    assert engine.calls == [("s1", "红色L码有货吗", "web", "u1")]
+    assert reply.session_id.startswith("s_") and len(reply.session_id) >= 24
+    assert engine.calls == [(reply.session_id, "红色L码有货吗", "web", "u1")]
 
 
 def test_engine_passed_to_create_app_is_used(make_app, settings, tmp_path):
@@ -139,7 +146,6 @@ def test_engine_passed_to_create_app_is_used(make_app, settings, tmp_path):
 
 
 @pytest.mark.parametrize(("body", "field"), [
-    ({"message": "有货吗"}, "session_id"),
     ({"session_id": "s1"}, "message"),
     ({"session_id": "s1", "message": "x" * 501}, "message"),
     ({"session_id": "s1", "message": 12}, "message"),
@@ -206,18 +212,19 @@ def test_rate_limit_holds_across_workers_sharing_redis(make_app, redis_client, r
     apps = [_wired(make_app(redis_mode="redis", redis_url=redis_server.url, rate_session_burst=4,
                             rate_session_per_s=0.01))[0] for _ in range(2)]
     clients = [a.test_client() for a in apps]
-    codes = [_chat(clients[i % 2], "有货吗", session_id="shared").status_code for i in range(6)]
-    assert codes == [200, 200, 200, 200, 429, 429]
-    # The same Redis also carries the session across the two "workers".
-    transcript = clients[1].get("/v1/sessions/shared", headers=AGENT).get_json()
+    responses = [_chat(clients[i % 2], "有货吗", session_id="shared") for i in range(6)]
+    assert [r.status_code for r in responses] == [200, 200, 200, 200, 429, 429]
+    # The same Redis also carries the session (and the alias of "shared") across the two "workers".
+    assert len({_sid(r) for r in responses[:4]}) == 1
+    transcript = clients[1].get(f"/v1/sessions/{_sid(responses[0])}", headers=AGENT).get_json()
     assert len(transcript["history"]) == 8
 
 
 # --- sessions ------------------------------------------------------------------------
 def test_transcript_needs_an_agent_and_404s_as_json(client):
-    _chat(client, "有货吗")
-    assert client.get("/v1/sessions/s1").status_code == 401
-    r = client.get("/v1/sessions/s1", headers=AGENT)
+    sid = _sid(_chat(client, "有货吗"))
+    assert client.get(f"/v1/sessions/{sid}").status_code == 401
+    r = client.get(f"/v1/sessions/{sid}", headers=AGENT)
     assert r.status_code == 200
     ctx = SessionContext.model_validate(r.get_json())
     assert [t.role for t in ctx.history] == ["shopper", "bot"]
@@ -230,23 +237,24 @@ def test_erasure_removes_session_tickets_and_events(make_app):
     app, _ = _wired(make_app())
     c = app.test_client()
     svc = app.extensions["yeban"]
-    _chat(c, "有货吗", session_id="erase-me")
-    _chat(c, "转人工", session_id="erase-me")
-    _chat(c, "有货吗", session_id="keep-me")
-    assert c.delete("/v1/sessions/erase-me", headers=AGENT).status_code == 403
-    r = c.delete("/v1/sessions/erase-me", headers=OPERATOR)
+    erase = _sid(_chat(c, "有货吗", session_id="erase-me"))
+    assert _sid(_chat(c, "转人工", session_id="erase-me")) == erase
+    keep = _sid(_chat(c, "有货吗", session_id="keep-me"))
+    assert c.delete(f"/v1/sessions/{erase}", headers=AGENT).status_code == 403
+    r = c.delete(f"/v1/sessions/{erase}", headers=OPERATOR)
     assert r.status_code == 200
-    assert r.get_json() == {"session_id": "erase-me", "session_deleted": True, "tickets_deleted": 1,
-                            "events_deleted": 2}
-    assert svc.sessions.load("erase-me") is None
+    assert r.get_json() == {"session_id": erase, "session_deleted": True, "tickets_deleted": 1,
+                            "events_deleted": 2, "other_deleted": {}}
+    assert svc.sessions.load(erase) is None
     assert svc.handoffs.list() == []
-    assert {e.session_id for e in svc.events.events()} == {"keep-me"}
-    assert c.delete("/v1/sessions/erase-me", headers=OPERATOR).status_code == 404
+    assert {e.session_id for e in svc.events.events()} == {keep}
+    assert c.delete(f"/v1/sessions/{erase}", headers=OPERATOR).status_code == 404
 
 
 # --- hand-offs --------------------------------------------------------------------------
 def test_handoff_claim_reply_close_flow(client):
-    opened = _chat(client, "我要转人工").get_json()
+    opened_response = _chat(client, "我要转人工")
+    opened = opened_response.get_json()
     ticket_id = opened["handoff"]["ticket_id"]
     assert opened["state"] == "handoff"
 
@@ -276,7 +284,7 @@ def test_handoff_claim_reply_close_flow(client):
     assert closed["status"] == "closed"
     assert client.post(f"/v1/handoffs/{ticket_id}/close", headers=AGENT).status_code == 409
     assert _chat(client, "有货吗").get_json()["state"] == "answered"  # the bot is back
-    history = client.get("/v1/sessions/s1", headers=AGENT).get_json()["history"]
+    history = client.get(f"/v1/sessions/{_sid(opened_response)}", headers=AGENT).get_json()["history"]
     assert "您好，我是客服小王" in [t["text"] for t in history]
 
 
@@ -343,3 +351,26 @@ def test_each_app_has_its_own_metrics_registry(make_app):
     _chat(first.test_client(), "有货吗")
     assert 'intent="stock_check"' in first.test_client().get("/metrics").get_data(as_text=True)
     assert 'intent="stock_check"' not in second.test_client().get("/metrics").get_data(as_text=True)
+
+
+def test_erasure_reaches_every_registered_store(make_app):
+    """Stores added later (leads) register in ``session_erasers`` and are erased with the session."""
+
+    class Leads:
+        def __init__(self) -> None:
+            self.rows = [("a", "lead-1"), ("a", "lead-2"), ("b", "lead-3")]
+
+        def delete_for_session(self, session_id: str) -> int:
+            before = len(self.rows)
+            self.rows = [r for r in self.rows if r[0] != session_id]
+            return before - len(self.rows)
+
+    app, _ = _wired(make_app())
+    svc = app.extensions["yeban"]
+    leads = svc.session_erasers["leads"] = Leads()
+    c = app.test_client()
+    sid = _sid(_chat(c, "有货吗", session_id="lead-shopper"))
+    leads.rows = [(sid, "lead-1"), (sid, "lead-2"), ("other", "lead-3")]
+    r = c.delete(f"/v1/sessions/{sid}", headers=OPERATOR)
+    assert r.get_json()["other_deleted"] == {"leads": 2}
+    assert leads.rows == [("other", "lead-3")]

@@ -17,6 +17,7 @@ import pytest
 import redis
 
 from dialog.factory import build_engine
+from dialog.order_guard import GuardLimits, RedisOrderGuard
 from graph.knowledge import GraphKnowledge
 from qa_api.app import create_app
 from qa_api.config import api_config
@@ -51,9 +52,13 @@ def stack(demo_graph, settings, encoder, intent_classifier, emotion_scorer, redi
                                    "events_db": tmp_path_factory.mktemp("events") / "events.sqlite3",
                                    "rate_session_burst": 1000, "rate_client_burst": 10000})
     services = build_services(settings, config, driver=demo_graph, redis_client=client)
+    # The order guard runs on the engine's clock, so a test can let its window pass.
+    services.order_guard = RedisOrderGuard(client, GuardLimits(max_per_order=5, max_per_client=20, window_s=3600),
+                                           prefix="test:verify:", clock=lambda: clock().timestamp())
     services.engine = build_engine(settings, demo_graph, sessions=services.sessions, handoffs=services.handoffs,
                                    events=services.events, agent_hours=services.agent_hours, encoder=encoder,
-                                   classifier=intent_classifier, emotion=emotion_scorer, clock=clock)
+                                   classifier=intent_classifier, emotion=emotion_scorer, clock=clock,
+                                   order_guard=services.order_guard)
     app = create_app(settings=settings, services=services)
     app.testing = True
     yield app.test_client(), GraphKnowledge(demo_graph, settings.neo4j_database), services
@@ -66,13 +71,18 @@ def _reset_clock(clock: Clock) -> None:
 
 
 class Chat:
-    def __init__(self, client, session_id: str) -> None:
-        self.client, self.sid = client, session_id
+    """One shopper: starts with a label (or no id), then sends back the id the server issued, as the widget does."""
+
+    def __init__(self, client, session_id: str | None = None, addr: str = "127.0.0.1") -> None:
+        self.client, self.sid, self.addr = client, session_id, addr
 
     def __call__(self, message: str) -> dict:
-        resp = self.client.post("/v1/chat", json={"session_id": self.sid, "message": message})
+        body = {"message": message} if self.sid is None else {"session_id": self.sid, "message": message}
+        resp = self.client.post("/v1/chat", json=body, environ_base={"REMOTE_ADDR": self.addr})
         assert resp.status_code == 200, resp.get_json()
-        return resp.get_json()
+        reply = resp.get_json()
+        self.sid = reply["session_id"]
+        return reply
 
 
 def sources(reply: dict, kind: str) -> set[str]:
@@ -123,7 +133,7 @@ def test_sold_out_variant_offers_in_stock_alternatives(stack):
     client, kg, _ = stack
     sold_out = next(v for v in kg.variants("P1105") if v.stock == 0 and v.attributes.get("size") == "37")
     r = Chat(client, "conv-soldout")("踏浪轻跑3 37码有货吗")
-    assert "售罄" in r["reply"] and sold_out.sku in sources(r, "variant")
+    assert ("售罄" in r["reply"] or "没货" in r["reply"]) and sold_out.sku in sources(r, "variant")  # either wording
     in_stock = [v for v in kg.variants("P1105") if v.stock > 0]
     if in_stock:
         assert any(f"（{v.stock}件）" in r["reply"] for v in in_stock)
@@ -303,6 +313,71 @@ def test_order_locked_after_three_wrong_tries(stack):
     assert not sources(r, "order") and order.status not in r["reply"]
 
 
+def _verify(chat: Chat, order_id: str, digits: str) -> dict:
+    chat(f"查下订单{order_id}")
+    return chat(digits)
+
+
+def test_reused_session_id_never_inherits_a_verified_order(stack):
+    client, _, services = stack
+    order_id, phone = _order_with_phone(stack, "已签收")
+    order = services.engine.p.orders.lookup(order_id)
+    shopper = Chat(client, "my-phone-session", addr="10.1.0.1")
+    r = _verify(shopper, order_id, phone[-4:])
+    assert sources(r, "order") == {order_id} and shopper.sid.startswith("s_") and shopper.sid != "my-phone-session"
+    assert sources(shopper("物流到哪了"), "order") == {order_id}  # the shopper's own conversation goes on
+    # Someone else sends the shopper's client-chosen id: a fresh session with a new id, nothing inherited.
+    intruder = Chat(client, "my-phone-session", addr="10.1.0.2")
+    r = intruder(f"订单{order_id}到哪了")
+    assert intruder.sid not in (shopper.sid, "my-phone-session")
+    assert r["state"] == "await_phone_last4" and not sources(r, "order")
+    assert order.tracking_no not in r["reply"] and order.status not in r["reply"]
+    # A made-up id that looks like an issued one is not an issued one either.
+    forged = Chat(client, "s_" + "A" * 24, addr="10.1.0.1")
+    r = forged("查下我的订单物流")
+    assert forged.sid != "s_" + "A" * 24 and not sources(r, "order")
+
+
+def test_rotating_session_ids_cannot_guess_the_digits_and_the_lock_expires(stack, clock):
+    client, _, services = stack
+    order_id, phone = _order_with_phone(stack, "退款中")  # an order no other test opens (it stays locked)
+    order = services.engine.p.orders.lookup(order_id)
+    wrong = [f"{n:04d}" for n in range(10000) if f"{n:04d}" != phone[-4:]]
+    sids = set()
+    for attempt in range(5):  # five sessions, one wrong guess each, from five addresses
+        chat = Chat(client, addr=f"10.2.0.{attempt}")
+        r = _verify(chat, order_id, wrong[attempt])
+        sids.add(chat.sid)
+    assert len(sids) == 5
+    assert r["state"] == "handoff" and r["handoff"]["reason"] == "verification_locked"
+    queued = client.get("/v1/handoffs?status=queued", headers=AGENT).get_json()["tickets"]
+    assert any(t["ticket_id"] == r["handoff"]["ticket_id"] and t["reason"] == "verification_locked" for t in queued)
+    # The right digits in a sixth session do not open the locked order; a person is offered.
+    sixth = Chat(client, addr="10.2.0.9")
+    r = sixth(f"查下订单{order_id}")
+    assert r["suggestions"] == ["转人工"] and "转人工" in r["reply"] and not sources(r, "order")
+    for message in (phone[-4:], f"订单{order_id} 手机尾号{phone[-4:]}"):
+        r = sixth(message)
+        assert not sources(r, "order") and order.status not in r["reply"]
+    # After the window the lock has expired and the right digits open the order.
+    clock.now = clock.now.replace(hour=15, minute=1)
+    later = Chat(client, addr="10.2.0.9")
+    r = _verify(later, order_id, phone[-4:])
+    assert sources(r, "order") == {order_id} and order.status in r["reply"]
+
+
+def test_a_verified_order_stays_open_for_thirty_minutes_only(stack, clock):
+    client, _, services = stack
+    order_id, phone = _order_with_phone(stack, "已发货")
+    chat = Chat(client, addr="10.3.0.1")
+    assert sources(_verify(chat, order_id, phone[-4:]), "order") == {order_id}
+    clock.now = clock.now.replace(minute=29)
+    assert sources(chat(f"订单{order_id}发货了吗"), "order") == {order_id}
+    clock.now = clock.now.replace(minute=31)
+    r = chat(f"订单{order_id}发货了吗")
+    assert r["state"] == "await_phone_last4" and not sources(r, "order")
+
+
 def test_unknown_order_number(stack):
     client, _, _ = stack
     r = Chat(client, "conv-order-unknown")("帮我查一下订单 1999010100000000")
@@ -346,7 +421,7 @@ def test_anger_hands_off_and_bot_stays_silent_until_agent_closes(stack):
     assert client.post(f"/v1/handoffs/{ticket_id}/close", headers=AGENT).status_code == 200
     r = chat("可以指定发顺丰吗")
     assert r["state"] == "answered" and r["reply"]
-    transcript = client.get("/v1/sessions/conv-anger", headers=AGENT).get_json()
+    transcript = client.get(f"/v1/sessions/{chat.sid}", headers=AGENT).get_json()
     assert any(t["role"] == "agent" and t["text"] == "您好，我是客服小李" for t in transcript["history"])
 
 
@@ -417,10 +492,11 @@ def test_product_attribute_from_the_graph(stack):
 # --- erasure, transcript, events ----------------------------------------------------------------------------
 def test_erasure_removes_the_conversation(stack):
     client, _, _ = stack
-    Chat(client, "conv-erase")("我的手机号是13812345678 订单2026111500000001")
-    assert client.get("/v1/sessions/conv-erase", headers=AGENT).status_code == 200
-    assert client.delete("/v1/sessions/conv-erase", headers=OPERATOR).status_code in (200, 204)
-    resp = client.get("/v1/sessions/conv-erase", headers=AGENT)
+    chat = Chat(client, "conv-erase")
+    chat("我的手机号是13812345678 订单2026111500000001")
+    assert client.get(f"/v1/sessions/{chat.sid}", headers=AGENT).status_code == 200
+    assert client.delete(f"/v1/sessions/{chat.sid}", headers=OPERATOR).status_code in (200, 204)
+    resp = client.get(f"/v1/sessions/{chat.sid}", headers=AGENT)
     assert resp.status_code == 404 and resp.get_json()["error"]["code"]
 
 
