@@ -24,6 +24,7 @@ from dialog.errors import (
 )
 from dialog.events import EventLogError
 from dialog.handoff_queue import HandoffQueueError
+from dialog.order_guard import OrderGuardError
 from dialog.session_store import SessionStoreError
 from graph.errors import GraphError, GraphUnavailableError
 from ingest.errors import (
@@ -108,6 +109,7 @@ _DOMAIN: list[tuple[type[Exception], int, str]] = [
     (neo4j_exc.Neo4jError, 500, "graph_error"),
     (SessionStoreError, 503, "state_unavailable"),
     (HandoffQueueError, 503, "state_unavailable"),
+    (OrderGuardError, 503, "state_unavailable"),
     (EventLogError, 503, "state_unavailable"),
     (redis.RedisError, 503, "state_unavailable"),
     (TicketNotFound, 404, "ticket_not_found"),

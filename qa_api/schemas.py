@@ -4,10 +4,12 @@ OpenAPI components. Shared conversation types come from ``schema.conversation``.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from ingest.models import ChangeSet
 from qa_api.clusters import QuestionCluster
@@ -86,7 +88,7 @@ class ChangeSetUpload(BaseModel):
     when the file name does not tell it, and ``prune``."""
 
     file: bytes = Field(json_schema_extra={"format": "binary"})
-    kind: RecordKind | None = None
+    kind: RecordKind | SkipJsonSchema[None] = None  # optional, never null: a form field is text
     prune: bool = False
 
 
@@ -128,11 +130,24 @@ class ProductOut(BaseModel):
 
 
 # --- analytics --------------------------------------------------------------------------
+_ISO_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?)?$")
+
+
 class AnalyticsQuery(_Request):
     model_config = ConfigDict(strict=False, populate_by_name=True)
-    start: datetime | None = Field(default=None, alias="from",
-                                   description="ISO date or datetime; naive values are store time")
-    end: datetime | None = Field(default=None, alias="to")
+    start: datetime | SkipJsonSchema[None] = Field(
+        default=None, alias="from", description="ISO date or datetime (from <= at < to); naive values are store time")
+    end: datetime | SkipJsonSchema[None] = Field(default=None, alias="to", description="ISO date or datetime")
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _iso_only(cls, value: Any) -> Any:
+        """Only ISO 8601 text: pydantic would otherwise read ``0.5`` as a Unix time."""
+        if value is None or isinstance(value, datetime):
+            return value
+        if not isinstance(value, str) or not _ISO_MOMENT.match(value.strip()):
+            raise ValueError("must be an ISO date or datetime, e.g. 2026-11-25 or 2026-11-25T14:00:00+08:00")
+        return value.strip()
 
 
 # --- health -------------------------------------------------------------------------------

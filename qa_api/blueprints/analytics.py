@@ -32,8 +32,8 @@ def summary() -> Response:
     query = parse_query(AnalyticsQuery)
     end = _store_time(query.end) or datetime.now(ZoneInfo(STORE_TZ))
     start = _store_time(query.start) or end - DEFAULT_WINDOW
-    if start >= end:
-        raise BadRequest("from must be earlier than to", code="validation_error", field="from")
+    if start > end:  # from == to is an empty half-open window: zero figures, not an error
+        raise BadRequest("from must not be later than to", code="validation_error", field="from")
     events = services().events.events(start, end)
     return json_response(summarize(events, start, end))
 

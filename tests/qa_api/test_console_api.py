@@ -131,8 +131,9 @@ def test_handoff_reaches_the_queue_of_another_worker_and_the_ticket_shows_produc
 
 def test_shopper_stream_shows_the_agent_joining_and_replying(stack):
     http, _, _ = stack
-    sid = "c-stream"
-    ticket_id = _chat(http, sid, "我要人工客服")["handoff"]["ticket_id"]
+    opened = _chat(http, "c-stream", "我要人工客服")
+    sid = opened["session_id"]  # the id the server issued for this conversation (what the widget keeps)
+    ticket_id = opened["handoff"]["ticket_id"]
     assert http.post(f"/v1/handoffs/{ticket_id}/claim", headers=AGENT).status_code == 200
     assert http.post(f"/v1/handoffs/{ticket_id}/reply", headers=AGENT, json={"text": "您好，我来帮您看看"}).status_code == 200
     body = http.get("/v1/chat/stream", headers={"X-Yeban-Session": sid}).get_data(as_text=True)

@@ -330,6 +330,11 @@ def test_analytics_window_and_bad_dates(client):
     assert bad.status_code == 400 and bad.get_json()["error"]["field"] == "from"
     backwards = client.get("/v1/analytics/summary?from=2021-01-02&to=2021-01-01", headers=OPERATOR)
     assert backwards.status_code == 400
+    # Found by schemathesis: a number is not a time, and an empty window (from == to) is allowed.
+    number = client.get("/v1/analytics/summary?to=0.5", headers=OPERATOR)
+    assert number.status_code == 400 and number.get_json()["error"]["field"] == "to"
+    empty = client.get("/v1/analytics/summary?from=2021-01-01&to=2021-01-01", headers=OPERATOR)
+    assert empty.status_code == 200 and empty.get_json()["messages"] == 0
 
 
 def test_metrics_count_requests_intents_handoffs_and_latency(client):
