@@ -79,6 +79,7 @@ def test_after_hours_handoff_keeps_answering_takes_a_callback_and_cancels(stack)
     client, kg, _ = stack
     sid = "night-1"
     listed = chat(client, sid, "推荐一款300以内的连衣裙")
+    sid = listed["session_id"]  # the id the server issued: agents, ratings and erasure use it
     assert listed["products"]
     opened = chat(client, sid, "转人工")
     assert opened["handoff"] and opened["handoff"]["agent_available"] is False
@@ -150,6 +151,7 @@ def test_lead_is_converted_by_a_later_order_load_and_rated(stack, clock):
     sid = "lead-1"
     order_id, phone, sku = _verified_order(kg)
     listed = chat(client, sid, "有什么耳机推荐")
+    sid = listed["session_id"]
     assert listed["products"]
     asked = chat(client, sid, f"查一下订单 {order_id}")
     assert asked["state"] == "await_phone_last4", asked["reply"]
