@@ -152,8 +152,8 @@ class SearchPolicy:
         self.t = templates or Templates(SHOPPING_TEMPLATES)
 
     @staticmethod
-    def wants(u: Understanding) -> bool:
-        return looks_like_search(u)
+    def wants(u: Understanding, discussing: str | None = None) -> bool:
+        return looks_like_search(u, discussing)
 
     def answer(self, u: Understanding, pc: PolicyContext, reference_price: float | None = None) -> PolicyResult:
         req = parse_request(u)

@@ -28,6 +28,11 @@ _SEARCH_CUES = re.compile(
     r"推荐|有没有.{0,12}的|有什么.{0,10}(?:推荐|款|的)|有哪些|有啥|适合|想买|想要|想找|求推荐|找一款|来一款|"
     r"送(?:长辈|老人|父母|爸妈|妈妈|爸爸|女朋友|男朋友|老婆|老公|朋友|同事|孩子|小孩|闺蜜|人)|"
     r"以内|以下|以上|左右|预算|便宜(?:一)?点|哪款好|哪个好|选哪")
+# Cues that ask for other products even while one product is being discussed.
+_STRONG_CUES = re.compile(
+    r"推荐|有哪些|有什么|有啥|适合|想买|想要|想找|求|找一款|来一款|别的|其他|其它|类似|同类|还有哪|"
+    r"送(?:长辈|老人|父母|爸妈|妈妈|爸爸|女朋友|男朋友|老婆|老公|朋友|同事|孩子|小孩|闺蜜|人)|"
+    r"以内|以下|以上|左右|预算|哪款好|哪个好|选哪")
 _FILLER = re.compile(
     r"你们家|你们|店里|有没有|有什么|有哪些|有啥|推荐一下|推荐|求|一款|一个|一件|一双|几款|款|帮我|给我|"
     r"便宜|实惠|找|想买|想要|请问|可以|吗|呢|呀|啊|吧|的|么|嘛|亲|哦|一下|有货|现货|在售|还有|好看|好用|点|\?|？|!|！|，|,|。|\s")
@@ -113,8 +118,12 @@ def _measure(text: str, req: SearchRequest) -> list[tuple[int, int]]:
     return [m.span()]
 
 
-def looks_like_search(u: Understanding) -> bool:
-    """A shopping request rather than a question about one named product."""
+def looks_like_search(u: Understanding, discussing: str | None = None) -> bool:
+    """A shopping request rather than a question about one named product.
+
+    ``discussing`` is the product of the conversation: then 有没有黑色的 asks about
+    that product, and only a strong cue (推荐, 别的, 200以内...) starts a search.
+    """
     text = u.text
     priced = bool(_PRICE_RANGE.search(text) or _PRICE_MAX.search(text) or _PRICE_MIN.search(text))
     category = any(e.type == "category" for e in u.entities)
@@ -122,9 +131,12 @@ def looks_like_search(u: Understanding) -> bool:
         return False
     has_constraint = any(e.type in ("category", "color", "size", "attribute") for e in u.entities)
     single_product = u.product_link is not None and not u.product_link.candidates
-    if single_product and not has_constraint:
+    strong = bool(_STRONG_CUES.search(text))
+    if single_product and not strong:
         return False
-    return True
+    if discussing and not strong and not category:
+        return False
+    return has_constraint or strong or priced or u.product_link is not None
 
 
 def parse_request(u: Understanding) -> SearchRequest:

@@ -28,6 +28,11 @@ from dialog.templates import Templates
 from dialog.understand import PRODUCT_INTENTS, Understanding
 
 _CHEAPER_SEARCH = re.compile(r"有没有.{0,6}便宜|便宜(?:一)?点的|更便宜的|再便宜的|便宜些的")
+# A question about the shopper's own order or after-sales is not a purchase question.
+_OWN_ORDER = re.compile(r"我的订单|订单|单号|已经(?:付款|下单|买|拍)|已付款|已下单|买了|收到|退款|退货|换货|售后|发票")
+_NOT_PURCHASE_INTENTS = frozenset({"return_refund", "exchange", "order_status", "change_address", "cancel_order",
+                                   "invoice", "warranty", "complaint", "missing_item", "price_protection",
+                                   "installation", "membership"})
 _STORE_PROMOS = re.compile(r"(?:现在|最近|店里|店铺|你们)?(?:有|在)?(?:什么|哪些|啥)(?:优惠)?活动|有活动吗|在搞活动|有优惠活动吗|"
                            r"活动(?:还有|结束|还在)|还有.{0,4}(?:活动|优惠)吗")
 
@@ -55,6 +60,11 @@ class ShoppingGuide:
         if _CHEAPER_SEARCH.search(text) and (ctx.last_results or ctx.last_product_id):
             reference = self._reference_price(ctx.last_product_id or ctx.last_results[0])
             return self.search.answer(u, pc, reference_price=reference)
+        own_order = bool(_OWN_ORDER.search(text))
+        if own_order or (u.intent in _NOT_PURCHASE_INTENTS and not HOW_TO_BUY.search(text)):
+            if referenced and u.intent not in PRODUCT_INTENTS:
+                u.intent = "product_attribute"
+            return None
         if product_id and HOW_TO_BUY.search(text):
             ctx.last_product_id = product_id
             return self._noted(ctx, product_id, self.purchase.how_to_buy(u, pc, product_id))
@@ -73,7 +83,7 @@ class ShoppingGuide:
             if u.intent not in PRODUCT_INTENTS:
                 u.intent = "product_attribute"
             return None
-        if SearchPolicy.wants(u):
+        if SearchPolicy.wants(u, ctx.last_product_id):
             return self.search.answer(u, pc)
         return None
 

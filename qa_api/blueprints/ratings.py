@@ -24,7 +24,7 @@ class RatingRequest(BaseModel):
 
 @endpoint(bp, "/v1/sessions/<session_id>/rating", ["POST"], Operation(
     summary="Rate a conversation 1-5 with an optional comment (the last rating of a session counts)",
-    tag="sessions", request=RatingRequest, response=Rating, errors=(400, 404, 429)))
+    tag="sessions", request=RatingRequest, response=Rating, errors=(400, 404)))
 def rate(session_id: str) -> Response:
     body = parse_body(RatingRequest)
     svc = services()
