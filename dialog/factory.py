@@ -118,7 +118,7 @@ def build_engine(
     when a model or the FAQ index is missing.
     """
     from retrieval.emotion import EmotionScorer
-    from retrieval.encoder import E5Encoder
+    from retrieval.encoder import encoder_from_settings
     from retrieval.entity_linking import EntityLinker
     from retrieval.faq_search import FAQSearcher
     from retrieval.intent import load_or_train
@@ -129,7 +129,7 @@ def build_engine(
 
     ensure_offline_env(settings)
     if encoder is None:
-        encoder = E5Encoder.from_settings(settings)
+        encoder = encoder_from_settings(settings)
         encoder.warm_up()
     knowledge = GraphKnowledge(driver, settings.neo4j_database)
     if classifier is None:

@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     from graph.driver import connect
     from graph.errors import GraphError
     from ingest.errors import IngestError, ValidationFailed
-    from retrieval.encoder import E5Encoder
+    from retrieval.encoder import encoder_from_settings
     from retrieval.errors import RetrievalError
     from retrieval.models import ensure_offline_env
     from schema.settings import load_settings
@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         driver = connect(settings)
         try:
-            encoder = E5Encoder.from_settings(settings)
+            encoder = encoder_from_settings(settings)
             summary, index = load_and_index(settings, driver, encoder, args.paths, author=args.author,
                                             prune=args.prune, on_change=conversion_hook(settings, driver))
         finally:

@@ -134,7 +134,7 @@ class NotebookContext:
     def encoder(self):
         """The configured e5 encoder, loaded once (bootstraps the default checkpoint if missing)."""
         if self._encoder is None:
-            from retrieval.encoder import E5Encoder
+            from retrieval.encoder import encoder_from_settings
             from retrieval.models import bootstrap, ensure_offline_env
 
             ensure_offline_env(self.settings)
@@ -143,7 +143,7 @@ class NotebookContext:
             hf_logging.disable_progress_bar()
             if not self.settings.encoder_model:
                 bootstrap(self.settings)  # a no-op when the checkpoint is current
-            self._encoder = E5Encoder.from_settings(self.settings)
+            self._encoder = encoder_from_settings(self.settings)
             self._encoder.warm_up()
         return self._encoder
 

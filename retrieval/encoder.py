@@ -4,9 +4,13 @@ Owns: turning Chinese text into float32, L2-normalised vectors. Callers get an
 ``Encoder`` passed in; nothing here reads settings at import time or loads a
 model before it is first needed.
 
-* ``E5Encoder`` runs multilingual-e5-small through sentence-transformers with
-  e5's ``"query: "`` / ``"passage: "`` prefixes, and keeps a bounded LRU cache
-  of query vectors (shoppers repeat the same short messages).
+* ``CachedQueryEncoder`` is what both real encoders share: lazy loading, e5's
+  ``"query: "`` / ``"passage: "`` prefixes and a bounded LRU cache of query
+  vectors (shoppers repeat the same short messages).
+* ``E5Encoder`` runs multilingual-e5-small through sentence-transformers: the
+  reference and the training path. ``retrieval.onnx_encoder.OnnxE5Encoder``
+  runs the same model on ONNX Runtime for serving (no torch in the process);
+  ``encoder_from_settings`` picks one by ``settings.encoder_backend``.
 * ``HashingEncoder`` is a deterministic character n-gram hashing encoder for
   tests of index mechanics only: it has no notion of meaning.
 """
@@ -71,87 +75,47 @@ def _as_text_list(texts: Sequence[str]) -> list[str]:
     return out
 
 
-class E5Encoder:
-    """multilingual-e5-small (or any e5-style model) via sentence-transformers.
+class CachedQueryEncoder:
+    """Shared behaviour of the real encoders: lazy loading and the bounded query LRU cache.
 
-    The constructor only records its arguments; ``warm_up()`` loads the model
-    and is called by the first encode when nobody called it before.
-    ``num_threads`` sets ``torch.set_num_threads`` at load time; note that
-    torch's thread count is process-wide.
+    Subclasses implement ``_load()`` (returns the embedding dimension) and
+    ``_encode_uncached(texts, prefix)``; queries go through the cache,
+    passages never do (they are encoded once, at index build).
     """
 
-    def __init__(
-        self,
-        model_name_or_path: str,
-        *,
-        device: str = "cpu",
-        batch_size: int = 32,
-        cache_size: int = 4096,
-        num_threads: int | None = None,
-    ) -> None:
+    backend = "abstract"
+
+    def __init__(self, model_name_or_path: str, *, batch_size: int = 32, cache_size: int = 4096) -> None:
         if batch_size < 1 or cache_size < 0:
             raise ValueError("batch_size must be >= 1 and cache_size >= 0")
         self.model_name_or_path = model_name_or_path
-        self.device = device
         self.batch_size = batch_size
         self.cache_size = cache_size
-        self.num_threads = num_threads
-        self._model = None
         self._dim: int | None = None
         self._load_lock = threading.Lock()
-        self._encode_lock = threading.Lock()  # fast tokenizers are not re-entrant
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_lock = threading.Lock()
         self._hits = 0
         self._misses = 0
 
-    @classmethod
-    def from_settings(cls, settings: Settings, **kwargs: object) -> E5Encoder:
-        """The configured encoder (``resolve_model``) with the configured cache size."""
-        from retrieval.models import resolve_model
-
-        kwargs.setdefault("cache_size", settings.encoder_cache_size)
-        return cls(resolve_model(settings), **kwargs)  # type: ignore[arg-type]
-
     # --- loading -----------------------------------------------------------
     @property
     def loaded(self) -> bool:
-        return self._model is not None
+        return self._dim is not None
 
     def warm_up(self) -> None:
         """Load the model (once; thread-safe) and run one tiny encode."""
-        if self._model is not None:
+        if self._dim is not None:
             return
         with self._load_lock:
-            if self._model is not None:
-                return
-            import torch
-            from sentence_transformers import SentenceTransformer
+            if self._dim is None:
+                self._dim = self._load()
 
-            if self.num_threads:
-                torch.set_num_threads(self.num_threads)
-            logger.info("loading encoder %s on %s", self.model_name_or_path, self.device)
-            try:
-                model = SentenceTransformer(self.model_name_or_path, device=self.device)
-            except (OSError, ValueError) as e:
-                raise EncoderError(
-                    f"cannot load encoder {self.model_name_or_path!r}: {e}; for the default "
-                    "model run `python -m retrieval.models bootstrap`"
-                ) from e
-            model.eval()
-            get_dim = (
-                getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
-            )
-            self._dim = int(get_dim())
-            model.encode(["预热"], prompt=QUERY_PREFIX, show_progress_bar=False)
-            self._model = model
+    def _load(self) -> int:
+        raise NotImplementedError
 
-    def set_num_threads(self, n: int) -> None:
-        """Change torch's (process-wide) intra-op thread count."""
-        import torch
-
-        self.num_threads = n
-        torch.set_num_threads(n)
+    def _encode_uncached(self, texts: list[str], prefix: str) -> np.ndarray:
+        raise NotImplementedError
 
     @property
     def dim(self) -> int:
@@ -162,19 +126,7 @@ class E5Encoder:
     # --- encoding ----------------------------------------------------------
     def _encode(self, texts: list[str], prefix: str) -> np.ndarray:
         self.warm_up()
-        with self._encode_lock:
-            try:
-                vectors = self._model.encode(  # type: ignore[union-attr]
-                    texts,
-                    prompt=prefix,
-                    batch_size=self.batch_size,
-                    convert_to_numpy=True,
-                    normalize_embeddings=True,
-                    show_progress_bar=False,
-                )
-            except RuntimeError as e:
-                raise EncoderError(f"encoding {len(texts)} texts failed: {e}") from e
-        return np.ascontiguousarray(vectors, dtype=np.float32)
+        return self._encode_uncached(texts, prefix)
 
     def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
         items = _as_text_list(texts)
@@ -219,6 +171,104 @@ class E5Encoder:
         with self._cache_lock:
             self._cache.clear()
             self._hits = self._misses = 0
+
+
+class E5Encoder(CachedQueryEncoder):
+    """multilingual-e5-small (or any e5-style model) via sentence-transformers.
+
+    The reference encoder and the training path (``encoder_backend="torch"``);
+    serving uses ``retrieval.onnx_encoder.OnnxE5Encoder`` by default. The
+    constructor only records its arguments; ``warm_up()`` imports torch and
+    loads the model, and is called by the first encode when nobody called it
+    before. ``num_threads`` sets ``torch.set_num_threads`` at load time; note
+    that torch's thread count is process-wide.
+    """
+
+    backend = "torch"
+
+    def __init__(
+        self,
+        model_name_or_path: str,
+        *,
+        device: str = "cpu",
+        batch_size: int = 32,
+        cache_size: int = 4096,
+        num_threads: int | None = None,
+    ) -> None:
+        super().__init__(model_name_or_path, batch_size=batch_size, cache_size=cache_size)
+        self.device = device
+        self.num_threads = num_threads
+        self._model = None
+        self._encode_lock = threading.Lock()  # fast tokenizers are not re-entrant
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **kwargs: object) -> E5Encoder:
+        """The configured encoder (``resolve_model``) with the configured cache size."""
+        from retrieval.models import resolve_model
+
+        kwargs.setdefault("cache_size", settings.encoder_cache_size)
+        return cls(resolve_model(settings), **kwargs)  # type: ignore[arg-type]
+
+    def _load(self) -> int:
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        if self.num_threads:
+            torch.set_num_threads(self.num_threads)
+        logger.info("loading encoder %s on %s (torch)", self.model_name_or_path, self.device)
+        try:
+            model = SentenceTransformer(self.model_name_or_path, device=self.device)
+        except (OSError, ValueError) as e:
+            raise EncoderError(
+                f"cannot load encoder {self.model_name_or_path!r}: {e}; for the default "
+                "model run `python -m retrieval.models bootstrap`"
+            ) from e
+        model.eval()
+        get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        model.encode(["预热"], prompt=QUERY_PREFIX, show_progress_bar=False)
+        self._model = model
+        return int(get_dim())
+
+    def set_num_threads(self, n: int) -> None:
+        """Change torch's (process-wide) intra-op thread count."""
+        import torch
+
+        self.num_threads = n
+        torch.set_num_threads(n)
+
+    def _encode_uncached(self, texts: list[str], prefix: str) -> np.ndarray:
+        with self._encode_lock:
+            try:
+                vectors = self._model.encode(  # type: ignore[union-attr]
+                    texts,
+                    prompt=prefix,
+                    batch_size=self.batch_size,
+                    convert_to_numpy=True,
+                    normalize_embeddings=True,
+                    show_progress_bar=False,
+                )
+            except RuntimeError as e:
+                raise EncoderError(f"encoding {len(texts)} texts failed: {e}") from e
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+def encoder_from_settings(settings: Settings, *, backend: str | None = None, **kwargs: object) -> Encoder:
+    """The configured encoder: ``settings.encoder_backend`` (or ``backend``) picks the runtime.
+
+    ``"onnx"`` (the serving default) runs the bootstrapped ONNX export with
+    onnxruntime and never imports torch; ``"torch"`` is the sentence-transformers
+    reference. Nothing is loaded until the first encode or ``warm_up()``.
+    Raises ``EncoderError`` for an unknown backend.
+    """
+    chosen = backend or settings.encoder_backend
+    if chosen == "torch":
+        kwargs.setdefault("num_threads", settings.encoder_threads)
+        return E5Encoder.from_settings(settings, **kwargs)
+    if chosen == "onnx":
+        from retrieval.onnx_encoder import OnnxE5Encoder
+
+        return OnnxE5Encoder.from_settings(settings, **kwargs)
+    raise EncoderError(f"unknown encoder backend {chosen!r}; expected 'onnx' or 'torch'")
 
 
 class HashingEncoder:

@@ -111,11 +111,11 @@ def evaluate_emotion_section(settings: Settings, encoder) -> dict[str, Any]:
 def run(settings: Settings, *, intent_method: str = "head", finetune_dir: Path | None = None,
         skip: frozenset[str] = frozenset()) -> dict[str, Any]:
     """Run every section not in ``skip``; a section that fails records its error instead."""
-    from retrieval.encoder import E5Encoder
+    from retrieval.encoder import encoder_from_settings
     from retrieval.models import ensure_offline_env
 
     ensure_offline_env(settings)
-    encoder = E5Encoder.from_settings(settings)
+    encoder = encoder_from_settings(settings)
     data = settings.data_dir
     report: dict[str, Any] = {"targets": TARGETS}
 

@@ -360,7 +360,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
-    from retrieval.encoder import E5Encoder
+    from retrieval.encoder import encoder_from_settings
     from retrieval.errors import RetrievalError
     from retrieval.models import ensure_offline_env
     from schema.settings import load_settings
@@ -369,7 +369,7 @@ def main(argv: list[str] | None = None) -> int:
     ensure_offline_env(settings)
     index_dir = args.index_dir or settings.index_dir
     try:
-        encoder = E5Encoder.from_settings(settings)
+        encoder = encoder_from_settings(settings)
         if args.from_files is not None:
             report = build_index(load_file_source(args.from_files), encoder, index_dir,
                                  keep=args.keep, full=args.full)

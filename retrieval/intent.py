@@ -249,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
 
-    from retrieval.encoder import E5Encoder
+    from retrieval.encoder import encoder_from_settings
     from retrieval.models import ensure_offline_env
     from schema.settings import load_settings
 
@@ -263,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.epochs is not None or args.max_minutes is not None:
         ft = FinetuneConfig(**{**asdict(ft), **({"epochs": args.epochs} if args.epochs else {}),
                                **({"max_minutes": args.max_minutes} if args.max_minutes else {})})
-    encoder = E5Encoder.from_settings(settings) if args.method == "head" else None
+    encoder = encoder_from_settings(settings) if args.method == "head" else None
     started = time.perf_counter()
     try:
         clf = load_or_train(settings, encoder, method=args.method, finetune_config=ft, force=args.force)

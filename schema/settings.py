@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -68,6 +69,14 @@ class Settings(BaseSettings):
     encoder_model: str = ""
     intent_base_model: str = ""
     encoder_cache_size: int = 4096
+    # Which runtime embeds text: "onnx" (ONNX Runtime, the serving default; the
+    # process never imports torch) or "torch" (the sentence-transformers
+    # reference, also the training path). The ONNX export is made by bootstrap.
+    encoder_backend: Literal["onnx", "torch"] = "onnx"
+    encoder_onnx_precision: Literal["int8", "fp32"] = "int8"
+    # Intra-op threads of the encoder per process (0: one per core). One thread
+    # per gunicorn worker keeps two workers from fighting over two cores.
+    encoder_threads: int = Field(default=1, ge=0)
     intent_threshold: float = 0.55
 
     # How long the driver retries a failed transaction; short, so that a Neo4j
