@@ -1,16 +1,28 @@
-"""API benchmark: the real serving stack under a realistic question mix.
+"""API benchmark: the real serving stack, torch and ONNX encoders side by side, in one run.
 
-Owns: measuring ``POST /v1/chat`` end to end on this machine. It starts
-gunicorn (2 workers, loopback only, a free port) against the loaded demo
-graph, waits for ``/readyz``, then sends the questions of ``bench/chat_mix.txt``
-at concurrency 1, 4 and 16 (threads, one keep-alive ``http.client`` connection
-each, bounded by request count and time) and prints one JSON document:
-p50/p95/p99 latency, requests/s, status counts and the RSS of each worker.
-Chat rate limits are lifted for the run (the limiter still runs on every request).
+Owns: measuring ``POST /v1/chat`` end to end on this machine. For each
+encoder backend (``--backends``, default ``torch onnx``) it starts gunicorn
+(``--workers`` workers, loopback, a free port) with that backend, waits for
+``/readyz``, then sends messages at each concurrency level (``--concurrency``,
+default 1 and 8; threads, one keep-alive ``http.client`` connection each).
+Every message of the run is distinct (``bench.chat_messages``: templates x the
+demo catalogue, plus the questions of ``chat_mix.txt`` reworded), so the
+encoder's query cache never answers for the model; both backends get the
+same messages in the same order.
 
-Run from the repository root after ``make demo`` (Neo4j up, data/demo loaded)::
+It prints one JSON document: per backend and level p50/p95/p99 latency,
+requests/s, statuses, resident memory of each worker and whether a worker
+mapped any torch library; where the time goes inside the workers (self time
+per request of the encoder, Neo4j, linking, retrieval, the intent and emotion
+heads, the session store, the hand-off queue and the event log, measured by
+``bench.instrumented_app``'s timing proxies); and the torch/ONNX ratios.
 
-    python -m bench.bench_api [--concurrency 1 4 16] [--requests 226] [--max-seconds 120]
+The stack (``bench.stack``): after ``make demo`` it uses the demo Neo4j and
+the local Redis; otherwise it starts a scratch Neo4j and Redis on free ports
+and loads ``data/demo``. Chat rate limits are lifted for the run (the limiter
+still runs on every request). Run from the repository root::
+
+    python -m bench.bench_api [--backends torch onnx] [--concurrency 1 8] [--requests 300]
 """
 
 from __future__ import annotations
@@ -21,7 +33,7 @@ import json
 import logging
 import os
 import signal
-import socket
+import statistics
 import subprocess
 import sys
 import threading
@@ -35,30 +47,16 @@ if __package__ in (None, ""):  # run as a script (make bench): make the project 
 
 import psutil
 
-from graph.driver import connect
-from graph.errors import GraphError
-from graph.introspect import describe_schema
-from ops.redis import LocalRedis, RedisLaunchError
-from qa_api.config import api_config
-from schema.settings import PROJECT_ROOT, load_settings
+from bench.chat_messages import messages
+from bench.stack import Stack, StackError, free_port, open_stack
+from schema.settings import PROJECT_ROOT
 
 logger = logging.getLogger(__name__)
-MIX_FILE = Path(__file__).resolve().parent / "chat_mix.txt"
 GUNICORN = Path(sys.executable).with_name("gunicorn")
-# Keyword arguments of qa_api.wsgi.create_wsgi_app for the run: no throttling of our own load.
-APP_CALL = ("qa_api.wsgi:create_wsgi_app(rate_client_burst=10000000, rate_client_per_s=1000000.0, "
+# The app under test: the normal app plus timing proxies, without throttling of our own load.
+APP_CALL = ("bench.instrumented_app:create_app(rate_client_burst=10000000, rate_client_per_s=1000000.0, "
             "rate_session_burst=10000000, rate_session_per_s=1000000.0)")
-
-
-def load_mix(path: Path = MIX_FILE) -> list[tuple[str, str]]:
-    """(category, question) pairs in file order."""
-    mix = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if not line.strip() or line.startswith("#"):
-            continue
-        category, _, question = line.partition("\t")
-        mix.append((category.strip(), question.strip()))
-    return mix
+HEAVY_LIBRARIES = ("libtorch", "torch/lib", "libc10")
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -67,12 +65,6 @@ def percentile(values: list[float], q: float) -> float | None:
     ordered = sorted(values)
     rank = max(1, -(-len(ordered) * q // 100))
     return round(ordered[int(min(rank, len(ordered))) - 1], 2)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # --- the server -------------------------------------------------------------------------
@@ -97,6 +89,17 @@ class Server:
                 continue
         return sorted(out)
 
+    def torch_mapped(self) -> list[bool]:
+        """Per worker: does its address space map a torch library (a full module-list check)?"""
+        out = []
+        for worker in self.workers():
+            try:
+                maps = Path(f"/proc/{worker.pid}/maps").read_text()
+            except OSError:
+                continue
+            out.append(any(lib in maps for lib in HEAVY_LIBRARIES))
+        return out
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -116,12 +119,12 @@ def request(conn: http.client.HTTPConnection, method: str, path: str, body: dict
     return response.status, response.read()
 
 
-def start_server(redis_url: str, workers: int, log_dir: Path, ready_timeout_s: float,
+def start_server(stack: Stack, backend: str, workers: int, log_dir: Path, ready_timeout_s: float,
                  app_call: str = APP_CALL) -> Server:
     port = free_port()
     log_dir.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "YEBAN_API_HOST": "127.0.0.1", "YEBAN_API_PORT": str(port),
-           "YEBAN_REDIS_URL": redis_url, "YEBAN_API_WORKERS": str(workers)}
+    env = {**os.environ, **stack.env, "YEBAN_API_HOST": "127.0.0.1", "YEBAN_API_PORT": str(port),
+           "YEBAN_API_WORKERS": str(workers), "YEBAN_ENCODER_BACKEND": backend}
     with open(log_dir / "gunicorn.out", "wb") as out, open(log_dir / "gunicorn.err", "wb") as err:
         proc = subprocess.Popen(
             [str(GUNICORN), "-c", "gunicorn.conf.py", "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
@@ -149,13 +152,48 @@ def start_server(redis_url: str, workers: int, log_dir: Path, ready_timeout_s: f
     raise RuntimeError(f"the API was not ready within {ready_timeout_s:.0f}s: {last}")
 
 
+def worker_timings(server: Server, workers: int, reset: bool = False) -> list[dict]:
+    """Each worker's timing rows (new connections until every worker answered once)."""
+    by_pid: dict[int, dict] = {}
+    for _ in range(40 * workers):
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        try:
+            status, raw = request(conn, "POST" if reset else "GET", "/bench/timings/reset" if reset
+                                  else "/bench/timings", {} if reset else None)
+        except (OSError, http.client.HTTPException):
+            continue
+        finally:
+            conn.close()
+        if status == 200:
+            body = json.loads(raw)
+            by_pid.setdefault(body["pid"], body)
+        if len(by_pid) >= workers:
+            break
+    return list(by_pid.values())
+
+
+def breakdown(rows: list[dict]) -> dict:
+    """Mean self time per request by component, the in-worker total, and what no proxy covered."""
+    if not rows:
+        return {}
+    components = sorted({k[:-3] for r in rows for k in r if k.endswith("_ms") and k != "total_ms"})
+    n = len(rows)
+    mean = {c: round(sum(r.get(f"{c}_ms", 0.0) for r in rows) / n, 3) for c in components}
+    total = statistics.fmean(r["total_ms"] for r in rows)
+    return {"requests": n, "in_worker_total_ms_mean": round(total, 3),
+            "in_worker_total_ms_p50": percentile([r["total_ms"] for r in rows], 50),
+            "self_ms_mean": dict(sorted(mean.items(), key=lambda kv: -kv[1])),
+            "calls_per_request": {c: round(sum(r.get(f"{c}_calls", 0.0) for r in rows) / n, 2)
+                                  for c in components},
+            "unaccounted_ms_mean": round(total - sum(mean.values()), 3)}
+
+
 # --- the load -------------------------------------------------------------------------------
 @dataclass
 class LevelResult:
     concurrency: int
     latencies_ms: list[float] = field(default_factory=list)
     statuses: Counter = field(default_factory=Counter)
-    intents: Counter = field(default_factory=Counter)
     transport_errors: int = 0
     elapsed_s: float = 0.0
 
@@ -173,16 +211,15 @@ class LevelResult:
             "max_ms": round(max(self.latencies_ms), 2) if self.latencies_ms else None,
             "requests_per_s": round(ok / self.elapsed_s, 2) if self.elapsed_s else None,
             "elapsed_s": round(self.elapsed_s, 2),
-            "top_intents": dict(self.intents.most_common(8)),
         }
 
 
-def run_level(port: int, mix: list[tuple[str, str]], concurrency: int, n_requests: int, max_seconds: float,
+def run_level(port: int, batch: list[tuple[str, str]], concurrency: int, max_seconds: float, tag: str,
               turns_per_session: int = 3) -> LevelResult:
-    """Send ``n_requests`` questions (cycling through the mix) from ``concurrency`` threads."""
+    """Send every message of ``batch`` once, from ``concurrency`` threads, within ``max_seconds``."""
     result = LevelResult(concurrency)
     lock = threading.Lock()
-    next_index = iter(range(n_requests))
+    next_index = iter(range(len(batch)))
     deadline = time.monotonic() + max_seconds
 
     def worker() -> None:
@@ -193,12 +230,11 @@ def run_level(port: int, mix: list[tuple[str, str]], concurrency: int, n_request
                     i = next(next_index, None)
                 if i is None:
                     return
-                _, question = mix[i % len(mix)]
-                body = {"session_id": f"bench-c{concurrency}-{i // turns_per_session}", "message": question,
-                        "channel": "bench"}
+                body = {"session_id": f"bench-{tag}-c{concurrency}-{i // turns_per_session}",
+                        "message": batch[i][1], "channel": "bench"}
                 started = time.perf_counter()
                 try:
-                    status, raw = request(conn, "POST", "/v1/chat", body)
+                    status, _ = request(conn, "POST", "/v1/chat", body)
                 except (OSError, http.client.HTTPException):
                     conn.close()
                     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
@@ -206,12 +242,10 @@ def run_level(port: int, mix: list[tuple[str, str]], concurrency: int, n_request
                         result.transport_errors += 1
                     continue
                 elapsed_ms = (time.perf_counter() - started) * 1000
-                intent = json.loads(raw).get("intent") if status == 200 else None
                 with lock:
                     result.statuses[status] += 1
                     if status == 200:
                         result.latencies_ms.append(elapsed_ms)
-                        result.intents[intent] += 1
         finally:
             conn.close()
 
@@ -226,86 +260,92 @@ def run_level(port: int, mix: list[tuple[str, str]], concurrency: int, n_request
 
 
 # --- the run ------------------------------------------------------------------------------------
-def graph_products(settings) -> int:
-    driver = connect(settings)
+def run_backend(stack: Stack, backend: str, args, batches: list[list[tuple[str, str]]],
+                warmup: list[tuple[str, str]]) -> dict:
+    log_dir = stack.settings.var_dir / "bench" / f"api-{backend}"
+    started = time.perf_counter()
+    server = start_server(stack, backend, args.workers, log_dir, args.ready_timeout)
     try:
-        return describe_schema(driver, settings.neo4j_database).labels.get("Product", 0)
+        out: dict = {"ready_s": round(time.perf_counter() - started, 1), "rss_mib_per_worker_ready": server.rss_mib()}
+        run_level(server.port, warmup, min(4, max(args.concurrency)), 120, f"{backend}-warm")
+        out["levels"] = []
+        for concurrency, batch in zip(args.concurrency, batches, strict=True):
+            worker_timings(server, args.workers, reset=True)
+            level = run_level(server.port, batch, concurrency, args.max_seconds, backend)
+            rows = [r for w in worker_timings(server, args.workers) for r in w["requests"]]
+            out["levels"].append({**level.summary(), "rss_mib_per_worker": server.rss_mib(),
+                                  "where_the_time_goes": breakdown(rows)})
+            logger.info("%s concurrency %d: %s", backend, concurrency,
+                        json.dumps({k: v for k, v in out["levels"][-1].items() if k != "where_the_time_goes"}))
+        out["torch_mapped_per_worker"] = server.torch_mapped()
+        return out
     finally:
-        driver.close()
+        server.stop()
+
+
+def ratios(results: dict, a: str = "torch", b: str = "onnx") -> list[dict]:
+    """``a``/``b`` per level: latency ratios > 1 and a throughput ratio < 1 mean ``b`` is faster."""
+    if a not in results or b not in results:
+        return []
+    out = []
+    for la, lb in zip(results[a]["levels"], results[b]["levels"], strict=True):
+        row: dict = {"concurrency": la["concurrency"]}
+        for key in ("p50_ms", "p95_ms", "requests_per_s"):
+            if la[key] and lb[key]:
+                row[f"{key}_{a}_over_{b}"] = round(la[key] / lb[key], 2)
+        out.append(row)
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.bench_api", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 16])
-    parser.add_argument("--requests", type=int, default=0, help="per level (default: the whole mix)")
-    parser.add_argument("--max-seconds", type=float, default=120.0, help="time cap per level")
+    parser.add_argument("--backends", nargs="+", choices=("torch", "onnx"), default=["torch", "onnx"])
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8])
+    parser.add_argument("--requests", type=int, default=300, help="distinct messages per level")
+    parser.add_argument("--max-seconds", type=float, default=180.0, help="time cap per level")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--ready-timeout", type=float, default=300.0)
-    parser.add_argument("--warmup", type=int, default=10)
-    parser.add_argument("--app", default=APP_CALL, help="the gunicorn app (factory call) to measure")
+    parser.add_argument("--ready-timeout", type=float, default=600.0)
+    parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--stack", choices=("auto", "existing", "scratch"), default="auto")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
 
-    settings = load_settings()
+    pool = messages(args.warmup + args.requests * len(args.concurrency))
+    warmup = pool[:args.warmup]
+    batches = [pool[args.warmup + i * args.requests: args.warmup + (i + 1) * args.requests]
+               for i in range(len(args.concurrency))]
     try:
-        products = graph_products(settings)
-    except GraphError as e:
-        print(f"error: {e} (run `make demo` first)", file=sys.stderr)
-        return 1
-    if products == 0:
-        print("error: the graph has no products; load the demo store first (`make demo`)", file=sys.stderr)
-        return 1
-
-    mix = load_mix()
-    n_requests = args.requests or len(mix)
-    config = api_config(settings)
-    redis_server = LocalRedis(config.redis_server)
-    started_redis = False
-    try:
-        if not redis_server.status().running:
-            redis_server.start()
-            started_redis = True
-        redis_url = redis_server.status().url
-    except RedisLaunchError as e:
+        stack = open_stack(args.stack)
+    except StackError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-
-    server = None
+    results: dict = {}
     try:
-        server = start_server(redis_url, args.workers, settings.var_dir / "bench" / "api", args.ready_timeout,
-                              args.app)
-        rss_ready = server.rss_mib()
-        run_level(server.port, mix[::-1], min(4, max(args.concurrency)), args.warmup, 60)  # warm caches
-        levels = []
-        for concurrency in args.concurrency:
-            level = run_level(server.port, mix, concurrency, n_requests, args.max_seconds)
-            levels.append({**level.summary(), "rss_mib_per_worker": server.rss_mib()})
-            logger.info("concurrency %d: %s", concurrency, json.dumps(levels[-1], ensure_ascii=False))
-        report = {
-            "benchmark": "api_chat",
-            "workers": args.workers,
-            "cpus": os.cpu_count(),
-            "graph_products": products,
-            "mix": {"questions": len(mix), "by_category": dict(Counter(c for c, _ in mix).most_common())},
-            "requests_per_level": n_requests,
-            "rss_mib_per_worker_ready": rss_ready,
-            "levels": levels,
-        }
+        for backend in args.backends:
+            results[backend] = run_backend(stack, backend, args, batches, warmup)
     except RuntimeError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     finally:
-        if server is not None:
-            server.stop()
-        if started_redis:
-            redis_server.stop()
-
-    settings.reports_dir.mkdir(parents=True, exist_ok=True)
-    (settings.reports_dir / "bench_api.json").write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n",
-                                                          encoding="utf-8")
+        stack.close()
+    report = {
+        "benchmark": "api_chat",
+        "workers": args.workers,
+        "cpus": os.cpu_count(),
+        "loadavg_1m_at_end": round(os.getloadavg()[0], 2),
+        "stack": stack.kind,
+        "graph_products": stack.products,
+        "messages": {"distinct": len({m for _, m in pool}), "sent_per_backend": len(pool),
+                     "per_level": args.requests, "by_category": dict(Counter(c for c, _ in pool).most_common())},
+        "backends": results,
+        "torch_over_onnx": ratios(results),
+    }
+    stack.settings.reports_dir.mkdir(parents=True, exist_ok=True)
+    (stack.settings.reports_dir / "bench_api.json").write_text(
+        json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(report, ensure_ascii=False, indent=2))
-    failed = any(level["ok"] < level["requests"] for level in levels)
+    failed = any(level["ok"] < level["requests"] for r in results.values() for level in r["levels"])
     return 2 if failed else 0
 
 

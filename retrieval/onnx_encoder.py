@@ -116,6 +116,9 @@ class OnnxE5Encoder(CachedQueryEncoder):
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         # Spinning threads would steal the core from the other gunicorn worker between requests.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        # No arena: it keeps the peak of the largest batch (an index rebuild in the worker: +300 MB)
+        # for the life of the process; a 15-token query allocates little.
+        options.enable_cpu_mem_arena = False
         logger.info("loading encoder %s on onnxruntime (%s, %d intra-op threads)", self.model_file,
                     self.precision, self.num_threads)
         try:
