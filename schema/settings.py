@@ -73,7 +73,8 @@ class Settings(BaseSettings):
     # process never imports torch) or "torch" (the sentence-transformers
     # reference, also the training path). The ONNX export is made by bootstrap.
     encoder_backend: Literal["onnx", "torch"] = "onnx"
-    encoder_onnx_precision: Literal["int8", "fp32"] = "int8"
+    # fp32 by default: int8 serves 0.7 points less intent accuracy (README); int8 is 2-3x faster, 1/4 the size.
+    encoder_onnx_precision: Literal["int8", "fp32"] = "fp32"
     # Intra-op threads of the encoder per process (0: one per core). One thread
     # per gunicorn worker keeps two workers from fighting over two cores.
     encoder_threads: int = Field(default=1, ge=0)
