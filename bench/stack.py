@@ -1,7 +1,7 @@
 """The Neo4j + Redis a benchmark runs against: the demo stack if it is up, else a scratch one.
 
 Owns: deciding and starting what ``bench.bench_api`` needs, with the
-project's own launchers (``graph.server.LocalNeo4j``, ``dialog.redis_server.LocalRedis``).
+project's own launchers (``ops.neo4j.LocalNeo4j``, ``ops.redis.LocalRedis``).
 ``auto`` uses the configured Neo4j when it holds products (after ``make
 demo``) and otherwise starts a scratch Neo4j and Redis under
 ``var/bench/stack`` on free ports, applies the migrations and loads
@@ -21,6 +21,7 @@ from pathlib import Path
 from graph.driver import connect
 from graph.errors import GraphError
 from graph.introspect import describe_schema
+from ops.errors import LaunchError
 from schema.settings import PROJECT_ROOT, Settings, load_settings
 
 logger = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ class Stack:
         for stop in reversed(self._stop):
             try:
                 stop()
-            except (OSError, RuntimeError, GraphError) as e:
+            except (OSError, RuntimeError, GraphError, LaunchError) as e:
                 logger.warning("could not stop a bench service: %s", e)
         self._stop.clear()
 
@@ -99,9 +100,9 @@ def open_stack(mode: str = "auto") -> Stack:
 
 def _scratch() -> Stack:
     from graph.migrate import apply_migrations
-    from ops.neo4j import LocalNeo4j
     from ingest.errors import IngestError
     from ingest.pipeline import load_and_index
+    from ops.neo4j import LocalNeo4j
     from retrieval.encoder import encoder_from_settings
     from retrieval.errors import RetrievalError
 
@@ -118,7 +119,7 @@ def _scratch() -> Stack:
     neo4j = LocalNeo4j(settings)
     try:
         neo4j.start()
-    except GraphError as e:
+    except (GraphError, LaunchError) as e:
         raise StackError(f"scratch Neo4j: {e}") from e
     stack._stop.append(neo4j.stop)
     try:
@@ -136,7 +137,7 @@ def _scratch() -> Stack:
         stack.env.update({"NEO4J_URI": settings.bolt_uri, "YEBAN_VAR_DIR": str(var_dir),
                           "YEBAN_ENCODER_MODEL": settings.encoder_model,
                           "YEBAN_REDIS_URL": _redis(settings, stack)})
-    except (GraphError, IngestError, RetrievalError, OSError) as e:
+    except (GraphError, LaunchError, IngestError, RetrievalError, OSError) as e:
         stack.close()
         raise StackError(f"loading the scratch stack: {e}") from e
     except BaseException:
