@@ -1,7 +1,8 @@
 """API benchmark: the real serving stack, torch and ONNX encoders side by side, in one run.
 
 Owns: measuring ``POST /v1/chat`` end to end on this machine. For each
-encoder backend (``--backends``, default ``torch onnx``) it starts gunicorn
+encoder backend (``--backends``, default ``torch onnx onnx-int8``; ``onnx`` is
+the configured precision, fp32 by default) it starts gunicorn
 (``--workers`` workers, loopback, a free port) with that backend, waits for
 ``/readyz``, then sends messages at each concurrency level (``--concurrency``,
 default 1 and 8; threads, one keep-alive ``http.client`` connection each).
@@ -22,7 +23,7 @@ the local Redis; otherwise it starts a scratch Neo4j and Redis on free ports
 and loads ``data/demo``. Chat rate limits are lifted for the run (the limiter
 still runs on every request). Run from the repository root::
 
-    python -m bench.bench_api [--backends torch onnx] [--concurrency 1 8] [--requests 300]
+    python -m bench.bench_api [--backends torch onnx onnx-int8] [--concurrency 1 8] [--requests 300]
 """
 
 from __future__ import annotations
@@ -57,6 +58,9 @@ GUNICORN = Path(sys.executable).with_name("gunicorn")
 APP_CALL = ("bench.instrumented_app:create_app(rate_client_burst=10000000, rate_client_per_s=1000000.0, "
             "rate_session_burst=10000000, rate_session_per_s=1000000.0)")
 HEAVY_LIBRARIES = ("libtorch", "torch/lib", "libc10")
+# What each measured backend sets in the server's environment ("onnx" is the configured precision).
+BACKEND_ENV = {"torch": {"YEBAN_ENCODER_BACKEND": "torch"}, "onnx": {"YEBAN_ENCODER_BACKEND": "onnx"},
+               "onnx-int8": {"YEBAN_ENCODER_BACKEND": "onnx", "YEBAN_ENCODER_ONNX_PRECISION": "int8"}}
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -124,7 +128,7 @@ def start_server(stack: Stack, backend: str, workers: int, log_dir: Path, ready_
     port = free_port()
     log_dir.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, **stack.env, "YEBAN_API_HOST": "127.0.0.1", "YEBAN_API_PORT": str(port),
-           "YEBAN_API_WORKERS": str(workers), "YEBAN_ENCODER_BACKEND": backend}
+           "YEBAN_API_WORKERS": str(workers), **BACKEND_ENV[backend]}
     with open(log_dir / "gunicorn.out", "wb") as out, open(log_dir / "gunicorn.err", "wb") as err:
         proc = subprocess.Popen(
             [str(GUNICORN), "-c", "gunicorn.conf.py", "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
@@ -300,7 +304,7 @@ def ratios(results: dict, a: str = "torch", b: str = "onnx") -> list[dict]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.bench_api", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--backends", nargs="+", choices=("torch", "onnx"), default=["torch", "onnx"])
+    parser.add_argument("--backends", nargs="+", choices=tuple(BACKEND_ENV), default=list(BACKEND_ENV))
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--requests", type=int, default=300, help="distinct messages per level")
     parser.add_argument("--max-seconds", type=float, default=180.0, help="time cap per level")
@@ -340,6 +344,7 @@ def main(argv: list[str] | None = None) -> int:
                      "per_level": args.requests, "by_category": dict(Counter(c for c, _ in pool).most_common())},
         "backends": results,
         "torch_over_onnx": ratios(results),
+        "torch_over_onnx_int8": ratios(results, b="onnx-int8"),
     }
     stack.settings.reports_dir.mkdir(parents=True, exist_ok=True)
     (stack.settings.reports_dir / "bench_api.json").write_text(

@@ -16,7 +16,7 @@ them, in one process and one run:
 Heads and indexes are written to a temporary directory; no shared cache is
 touched. Run from the repository root after ``python -m retrieval.models bootstrap``::
 
-    python -m bench.bench_encoder_accuracy [--backends torch onnx-int8 onnx-fp32]
+    python -m bench.bench_encoder_accuracy [--backends torch onnx-int8 onnx-fp32] [--sections cosine intent faq]
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ from schema.settings import PROJECT_ROOT, load_settings
 
 logger = logging.getLogger(__name__)
 BACKENDS = ("torch", "onnx-int8", "onnx-fp32")
+SECTIONS = ("cosine", "intent", "faq")
 
 
 def make_encoder(backend: str, checkpoint: str, threads: int):
@@ -115,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.bench_encoder_accuracy", description=__doc__.split("\n")[0])
     parser.add_argument("--backends", nargs="+", choices=BACKENDS, default=list(BACKENDS))
     parser.add_argument("--threads", type=int, default=0, help="intra-op threads (0: all cores)")
+    parser.add_argument("--sections", nargs="+", choices=SECTIONS, default=list(SECTIONS))
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     settings = load_settings()
@@ -124,16 +126,18 @@ def main(argv: list[str] | None = None) -> int:
     encoders = {b: make_encoder(b, checkpoint, args.threads) for b in args.backends}
     data_dir = PROJECT_ROOT / "data"
     report: dict[str, object] = {"benchmark": "encoder_accuracy", "loadavg_1m_at_start": round(os.getloadavg()[0], 2)}
-    if "torch" in encoders:
+    if "torch" in encoders and "cosine" in args.sections:
         verification = load_verification_sentences()
         intent_texts = [r["text"] for r in _jsonl(data_dir / "nlu" / "intents_test.jsonl")]
         report["cosine_to_torch"] = {
             b: {"verification_sentences": cosines(encoders["torch"], e, verification),
                 "intent_test_messages": cosines(encoders["torch"], e, intent_texts)}
             for b, e in encoders.items() if b != "torch"}
-    report["intent_accuracy_pct"] = intent_matrix(encoders, data_dir)
-    with tempfile.TemporaryDirectory(prefix="yeban-enc-acc-") as tmp:
-        report["faq_pct"] = faq_table(encoders, data_dir, Path(tmp))
+    if "intent" in args.sections:
+        report["intent_accuracy_pct"] = intent_matrix(encoders, data_dir)
+    if "faq" in args.sections:
+        with tempfile.TemporaryDirectory(prefix="yeban-enc-acc-") as tmp:
+            report["faq_pct"] = faq_table(encoders, data_dir, Path(tmp))
     report["seconds"] = round(time.perf_counter() - started, 1)
     report["loadavg_1m_at_end"] = round(os.getloadavg()[0], 2)
     print(json.dumps(report, ensure_ascii=False, indent=2))
