@@ -116,6 +116,8 @@ class DialogEngine:
         self.shopping_templates = Templates(SHOPPING_TEMPLATES)
         self.watcher: KnowledgeSync | None = None
         self.index_builder: Callable[[], object] | None = None
+        # Set by the factory: compares the FAQ index with the cached texts, rebuilds it when they differ.
+        self.index_keeper = None
         self._graph_down_until = 0.0
 
     # --- public API -----------------------------------------------------------------
@@ -203,10 +205,18 @@ class DialogEngine:
                 checks["faq_index"] = None
             except RetrievalError as e:
                 checks["faq_index"] = str(e)
-            version = self.watcher.version if self.watcher else None
-            if version is not None and not index.check_consistency(version):
-                checks["index_version"] = f"FAQ index was built from another graph version than {version}"
+        if self.index_keeper is not None:
+            # The index is compared with the texts it serves, not with the graph's version.
+            fresh = self.index_keeper.freshness()
+            checks["faq_index_fresh"] = fresh.detail if fresh.state == "stale" else None
         return checks
+
+    def readiness_notes(self) -> dict[str, str]:
+        """What the engine is waiting for while still serving (``/readyz`` 200, ``degraded``)."""
+        if self.index_keeper is None:
+            return {}
+        fresh = self.index_keeper.freshness()
+        return {"faq_index_fresh": fresh.detail or ""} if fresh.state == "degraded" else {}
 
     def knowledge_changed(self) -> None:
         """This process changed the graph (a change set): rebuild the index, reload the rest now."""

@@ -165,4 +165,12 @@ def build_engine(
     from ingest.pipeline import IndexFollower
 
     engine.index_builder = IndexFollower(driver, settings, encoder)
+    engine.index_keeper = _index_keeper(settings, searcher.index, parts.cache, engine.index_builder)
     return engine
+
+
+def _index_keeper(settings: Settings, index, cache: TextCache, rebuild):
+    from retrieval.index_sync import IndexKeeper
+
+    return IndexKeeper(index, lambda: (list(cache.faq.values()), list(cache.clauses.values())),
+                       rebuild=rebuild, grace_s=settings.index_stale_grace_s)

@@ -3,7 +3,9 @@ returns a failure reason) when its dependency is not usable, bounded by a timeou
 
 Built in: ``neo4j`` (a ``RETURN 1`` over Bolt), ``engine`` (a chat engine is
 wired) and the engine's own checks when it offers ``readiness() -> dict[str, str | None]``
-(name -> None when fine, else the reason), e.g. the FAISS index and the models.
+(name -> None when fine, else the reason), e.g. the FAISS index and the models,
+and ``readiness_notes() -> dict[str, str]`` for what it waits for while still
+serving (a FAQ index rebuild): ``/readyz`` then answers 200 ``degraded``.
 """
 
 from __future__ import annotations
@@ -20,8 +22,15 @@ from graph.driver import verify
 
 logger = logging.getLogger(__name__)
 
-# Probe: returns None when fine or a short reason; may raise.
-Probe = Callable[[], str | None]
+@dataclass(frozen=True)
+class Degraded:
+    """A probe's answer for "serving, but waiting for something" (``/readyz`` stays 200)."""
+
+    detail: str
+
+
+# Probe: returns None when fine, a short reason when failing, or Degraded; may raise.
+Probe = Callable[[], "str | Degraded | None"]
 
 
 @dataclass(frozen=True)
@@ -35,6 +44,7 @@ class CheckOutcome:
     name: str
     ok: bool
     detail: str | None = None
+    degraded: bool = False
 
 
 def neo4j_check(driver: neo4j.Driver, database: str) -> ReadinessCheck:
@@ -57,6 +67,13 @@ def engine_checks(engine: object | None) -> list[ReadinessCheck]:
             return "; ".join(f"{k}: {v}" for k, v in sorted(failing.items())) or None
 
         checks.append(ReadinessCheck("engine_components", components))
+    notes = getattr(engine, "readiness_notes", None)
+    if callable(notes):
+        def waiting() -> Degraded | None:
+            found = notes()
+            return Degraded("; ".join(f"{k}: {v}" for k, v in sorted(found.items()))) if found else None
+
+        checks.append(ReadinessCheck("engine_waiting", waiting))
     return checks
 
 
@@ -80,7 +97,10 @@ class ReadinessRunner:
         for check, future in futures:
             try:
                 reason = future.result(timeout=self.timeout_s)
-                outcomes.append(CheckOutcome(check.name, reason is None, reason))
+                if isinstance(reason, Degraded):
+                    outcomes.append(CheckOutcome(check.name, True, reason.detail, degraded=True))
+                else:
+                    outcomes.append(CheckOutcome(check.name, reason is None, reason))
             except FutureTimeout:
                 outcomes.append(CheckOutcome(check.name, False, f"no answer within {self.timeout_s:g}s"))
             except Exception as e:  # noqa: BLE001 - any failure means "not ready", reported by name

@@ -167,7 +167,7 @@ class ErrorBody(BaseModel):
 
 
 class ReadinessOut(BaseModel):
-    status: Literal["ready", "not_ready"]
+    status: Literal["ready", "degraded", "not_ready"]
     checks: dict[str, CheckOut]
     # Present on 503, so that every 5xx carries the API's usual error body.
     error: ErrorBody | None = None

@@ -34,12 +34,22 @@ def _attach_engine(services: YebanServices) -> None:
             services.engine = build_engine(services.settings, services.driver, sessions=services.sessions,
                                            handoffs=services.handoffs, events=services.events,
                                            agent_hours=services.agent_hours, order_guard=services.order_guard)
+            _keep_index_fresh(services)
             return
         except Exception as e:  # the worker must still answer /healthz and /readyz
             logger.exception("the chat engine could not be built")
             reason = f"{type(e).__name__}: {e}"
     logger.error("serving without a chat engine: %s", reason)
     services.extra_checks.append(ReadinessCheck("engine_build", lambda: reason))
+
+
+def _keep_index_fresh(services: YebanServices) -> None:
+    """Every worker checks its FAQ index against the graph's texts in the background, so an
+    idle worker too picks up a rebuilt index (or rebuilds it) after any load."""
+    keeper = getattr(services.engine, "index_keeper", None)
+    if keeper is not None:
+        watcher = getattr(services.engine, "watcher", None)
+        keeper.start(watcher.sync if watcher is not None else None, services.settings.index_refresh_s)
 
 
 def create_wsgi_app(**config_overrides: object) -> Flask:

@@ -290,8 +290,9 @@ def build_index(
     """Write a new version from ``source`` and make it current.
 
     ``full`` re-embeds everything. With ``skip_unchanged`` nothing is written
-    when the current version already has the same items, encoder and graph
-    version (the report then says ``skipped``).
+    when the current version already has the same items (ids and texts) and
+    encoder (the report then says ``skipped``); the graph version is recorded
+    in the manifest but a change of it alone (a stock load) needs no build.
     """
     started = time.perf_counter()
     index_dir = Path(index_dir)
@@ -306,8 +307,8 @@ def build_index(
         prev = _previous(index_dir)
         # The name pins the model (E5: checkpoint hash; fakes: their dim), so no model load here.
         same_encoder = prev is not None and prev.manifest.encoder == name
-        if (skip_unchanged and same_encoder and not full and prev.items == tuple(items)
-                and str(prev.manifest.graph_version) == str(graph_version)):
+        # Same texts, same encoder: up to date, whatever else moved in the graph (stock, prices).
+        if skip_unchanged and same_encoder and not full and prev.items == tuple(items):
             logger.info("index %s is up to date; nothing to build", prev.version)
             return BuildReport(prev.version, str(prev.path), graph_version, name, len(items), 0,
                                len(items), len(faqs), len(clauses),

@@ -80,6 +80,12 @@ class Settings(BaseSettings):
     encoder_threads: int = Field(default=1, ge=0)
     intent_threshold: float = 0.55
 
+    # FAQ index freshness in every API worker: how often it compares the index with the
+    # FAQ/policy texts (and picks up or starts a rebuild), and how long /readyz stays 200
+    # "degraded" while a rebuild is awaited before it turns 503.
+    index_refresh_s: float = 10.0
+    index_stale_grace_s: float = 120.0
+
     # How long the driver retries a failed transaction; short, so that a Neo4j
     # outage degrades chat answers quickly instead of stalling them.
     neo4j_max_retry_s: float = 1.0

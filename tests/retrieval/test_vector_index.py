@@ -145,7 +145,7 @@ def test_half_written_version_is_never_read(source: StaticIndexSource, index_dir
     assert read_current(index_dir) == report.version
 
     # the next build ignores the debris and garbage-collects the temp dir
-    report2 = build_index(replace(source, version=2), HashingEncoder(dim=64), index_dir)
+    report2 = build_index(replace(source, version=2), HashingEncoder(dim=64), index_dir, skip_unchanged=False)
     assert report2.reused == report2.total and not tmp.exists() and not partial.exists()
     assert reader.refresh_if_changed() is True and reader.version == report2.version
 
@@ -214,6 +214,9 @@ def test_unchanged_source_skips_and_encoder_change_reembeds(source: StaticIndexS
     first = build_index(source, HashingEncoder(dim=64), index_dir)
     again = build_index(source, HashingEncoder(dim=64), index_dir)
     assert again.skipped and again.version == first.version and again.embedded == 0
+    # Same texts at another knowledge version (a stock load): still nothing to build.
+    bumped = build_index(replace(source, version=99), HashingEncoder(dim=64), index_dir)
+    assert bumped.skipped and bumped.version == first.version
     other = build_index(source, HashingEncoder(dim=32), index_dir)
     assert not other.skipped and other.embedded == other.total
     assert VectorIndex(index_dir).snapshot().manifest.dim == 32
@@ -223,7 +226,7 @@ def test_unchanged_source_skips_and_encoder_change_reembeds(source: StaticIndexS
 
 def test_garbage_collection_keeps_two_versions(source: StaticIndexSource, index_dir: Path) -> None:
     enc = HashingEncoder(dim=16)
-    reports = [build_index(replace(source, version=v), enc, index_dir) for v in range(1, 5)]
+    reports = [build_index(replace(source, version=v), enc, index_dir, skip_unchanged=False) for v in range(1, 5)]
     assert list_versions(index_dir) == [reports[-2].version, reports[-1].version]
     assert read_current(index_dir) == reports[-1].version
     assert (index_dir / CURRENT_NAME).read_text(encoding="utf-8").strip() == f"v{reports[-1].version}"
