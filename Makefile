@@ -55,6 +55,10 @@ demo: serve
 	@echo "yeban is answering on http://$$($(PY) -c 'from schema.settings import load_settings as l; s=l(); print(f"{s.api_host}:{s.api_port}")'). Three example calls:"
 	@echo
 	@$(PY) -m qa_api.demo_calls
+	@echo
+	@echo "Next step: test the bot on a store's own conversations before going live (and after every knowledge change):"
+	@echo "  $(PY) -m dialog.store_test data/demo/store_cases.jsonl --dialogs data/demo/store_dialogs.jsonl --api http://$$($(PY) -c 'from schema.settings import load_settings as l; s=l(); print(f"{s.api_host}:{s.api_port}")')"
+	@echo "  (writes var/reports/store_test-*/report.json and report.md: the figures and every failure with the reply given)"
 
 test: models
 	$(PY) -m pytest
