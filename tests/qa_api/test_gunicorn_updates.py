@@ -27,7 +27,13 @@ REFRESH_S = 3
 
 
 @pytest.fixture(scope="module")
-def served(demo_graph, settings, redis_server, tmp_path_factory) -> Iterator[tuple[int, GraphKnowledge]]:
+def served(demo_graph, settings, encoder, redis_server,
+           tmp_path_factory) -> Iterator[tuple[int, GraphKnowledge]]:
+    from retrieval.intent import load_or_train
+
+    # Train (or find cached) the intent head where the workers look, once, instead of in both workers.
+    load_or_train(load_settings(var_dir=settings.var_dir, encoder_model=str(load_settings().default_encoder_dir)),
+                  encoder)
     port = _free_port()
     logs = tmp_path_factory.mktemp("gunicorn-updates")
     env = {**os.environ, "NEO4J_URI": settings.bolt_uri, "YEBAN_VAR_DIR": str(settings.var_dir),
@@ -39,7 +45,7 @@ def served(demo_graph, settings, redis_server, tmp_path_factory) -> Iterator[tup
         proc = subprocess.Popen([str(GUNICORN), "-c", "gunicorn.conf.py", "qa_api.wsgi:create_wsgi_app()"],
                                 cwd=PROJECT_ROOT, env=env, stdout=out, stderr=err, start_new_session=True)
     try:
-        deadline = time.monotonic() + 600
+        deadline = time.monotonic() + 900
         ready = False
         while time.monotonic() < deadline and proc.poll() is None and not ready:
             try:
