@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help install models neo4j migrate redis data intent serve demo test stop lint bench status notebooks
+.PHONY: help install models neo4j migrate redis data intent serve demo test chromium stop lint bench status notebooks
 
 help:
 	@echo "make demo   - install everything, start Neo4j, load the demo store and run the main job"
@@ -46,7 +46,12 @@ intent: models
 	$(PY) -m retrieval.intent train
 
 serve: data intent redis
+	$(PY) -m qa_api.demo_access tokens $(YEBAN_API_TOKENS_FILE)
 	$(PY) -m ops.api start
+
+# Tokens for the consoles: fresh ones whenever make demo starts the API (kept while it runs).
+DEMO_TOKENS := $(CURDIR)/var/demo/api-tokens.txt
+serve demo: export YEBAN_API_TOKENS_FILE ?= $(DEMO_TOKENS)
 
 demo: serve
 	@$(PY) -m ops.neo4j status
@@ -56,12 +61,24 @@ demo: serve
 	@echo
 	@$(PY) -m qa_api.demo_calls
 	@echo
+	@$(PY) -m qa_api.demo_access show $(YEBAN_API_TOKENS_FILE)
+	@echo
 	@echo "Next step: test the bot on a store's own conversations before going live (and after every knowledge change):"
 	@echo "  $(PY) -m dialog.store_test data/demo/store_cases.jsonl --dialogs data/demo/store_dialogs.jsonl --api http://$$($(PY) -c 'from schema.settings import load_settings as l; s=l(); print(f"{s.api_host}:{s.api_port}")')"
 	@echo "  (writes var/reports/store_test-*/report.json and report.md: the figures and every failure with the reply given)"
 
-test: models
+test: models chromium
 	$(PY) -m pytest
+
+# The browser tests drive Debian's Chromium (Playwright's own browser download does not work
+# offline), with a CJK font so that screenshots show the Chinese UI.
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+BROWSER_PKGS := chromium fonts-wqy-microhei
+chromium:
+	@if ! test -x /usr/bin/chromium || ! fc-list :lang=zh 2>/dev/null | grep -q .; then \
+	  echo "installing $(BROWSER_PKGS) from Debian for the browser tests"; \
+	  $(SUDO) apt-get install -y --no-install-recommends $(BROWSER_PKGS) || \
+	  { $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends $(BROWSER_PKGS); }; fi
 
 stop:
 	-$(PY) -m ops.api stop

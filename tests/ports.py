@@ -11,3 +11,4 @@ NEO4J_SCRATCH_ATOMICITY = NEO4J + 4   # tests/ingest/test_atomicity.py (stopped 
 NEO4J_SCRATCH_OUTAGE = NEO4J + 5      # tests/qa_api/test_neo4j_down.py (stopped mid-conversation)
 REDIS = int(os.environ.get("YEBAN_TEST_REDIS_PORT", "6390"))
 REDIS_SCRATCH = REDIS + 1
+API_BROWSER = REDIS + 2                # tests/browser: gunicorn serving the widget and consoles

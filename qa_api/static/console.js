@@ -489,6 +489,12 @@
   $("board-window").addEventListener("change", loadBoard);
 
   // --- start ----------------------------------------------------------------------------------------------------
+  var fromLink = /^#token=(.+)$/.exec(location.hash);  // make demo prints /console#token=... (never sent to the server)
+  if (fromLink) {
+    token = decodeURIComponent(fromLink[1]);
+    sessionStorage.setItem(TOKEN_KEY, token);
+    history.replaceState(null, "", location.pathname);
+  }
   if (token) {
     api("GET", "/v1/console/me").then(enter).catch(function () { sessionStorage.removeItem(TOKEN_KEY); token = null; });
   }
