@@ -14,7 +14,7 @@
   /* bars(container, values, {labels, bands: [[from, to)], bandLabel, color}) */
   function bars(container, values, opts) {
     opts = opts || {};
-    var w = 560, h = 220, left = 34, bottom = 24, top = 12;
+    var w = 480, h = 200, left = 30, bottom = 22, top = 12;
     var max = Math.max.apply(null, values.concat([1]));
     var step = (w - left - 6) / values.length;
     var svg = node("svg", { viewBox: "0 0 " + w + " " + h, role: "img", "class": "chart-svg",
@@ -54,14 +54,14 @@
     opts = opts || {};
     container.textContent = "";
     if (!pairs.length) { container.appendChild(document.createTextNode("暂无数据")); return null; }
-    var row = 24, w = 560, labelW = 170, h = pairs.length * row + 8;
+    var row = 22, w = 400, labelW = 130, h = pairs.length * row + 8;
     var max = Math.max.apply(null, pairs.map(function (p) { return p[1]; }).concat([1]));
     var svg = node("svg", { viewBox: "0 0 " + w + " " + h, role: "img", "class": "chart-svg",
       "aria-label": opts.title || "条形图" });
     pairs.forEach(function (p, i) {
       var y = 4 + i * row;
       svg.appendChild(node("text", { x: labelW - 6, y: y + 15, "text-anchor": "end", "class": "chart-label" }, p[0]));
-      var bw = (p[1] / max) * (w - labelW - 60);
+      var bw = (p[1] / max) * (w - labelW - 40);
       svg.appendChild(node("rect", { x: labelW, y: y + 3, width: Math.max(bw, 1), height: row - 8,
         "class": "chart-bar", "data-value": p[1] }));
       svg.appendChild(node("text", { x: labelW + bw + 6, y: y + 15, "class": "chart-axis" },
