@@ -11,13 +11,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from dialog.after_hours import PRIORITY_ANGER, PRIORITY_OTHER
 from dialog.agent_hours import AgentHours
 from dialog.errors import TicketNotFound
 from dialog.ports import HandoffQueue, SessionStore
 from schema.conversation import DialogState, HandoffTicket
 
-# Higher is more urgent; used when a ticket carries no priority of its own.
-REASON_PRIORITY: dict[str, int] = {"anger": 3, "dispute": 3, "explicit": 2, "repeated_fallback": 1}
+# Lower is more urgent (as dialog.after_hours ranks waiting tickets); used when a ticket carries
+# no priority of its own.
+REASON_PRIORITY: dict[str, int] = {"anger": PRIORITY_ANGER, "dispute": PRIORITY_ANGER}
 CLOSED_VISIBLE = timedelta(minutes=30)  # closed tickets stay in the queue view this long
 MAX_AGENT_TURNS = 20
 
@@ -38,11 +40,14 @@ def shopper_view(session_id: str, sessions: SessionStore, handoffs: HandoffQueue
             ticket = None
         if ticket is not None:
             handoff = {"ticket_id": ticket.ticket_id, "status": ticket.status, "reason": ticket.reason,
-                       "agent": ticket.claimed_by if ticket.status == "claimed" else None}
+                       "agent": ticket.claimed_by if ticket.status == "claimed" else None,
+                       "waiting": bool(getattr(ticket, "waiting", False))}
     available = hours.is_open(now)
+    # An after-hours ticket waits for the morning while the bot keeps answering: still a hand-off.
+    open_ticket = handoff is not None and handoff["status"] != "closed"
     state = {
         "state": ctx.state.value,
-        "in_handoff": ctx.state == DialogState.HANDOFF,
+        "in_handoff": ctx.state == DialogState.HANDOFF or open_ticket,
         "handoff": handoff,
         "agent_available": available,
         "reply_expected": None if available else hours.reply_time_message(now),
@@ -55,7 +60,7 @@ def ticket_priority(ticket: HandoffTicket) -> int:
     own = getattr(ticket, "priority", None)
     if isinstance(own, int | float) and not isinstance(own, bool):
         return int(own)
-    return REASON_PRIORITY.get(ticket.reason, 1)
+    return REASON_PRIORITY.get(ticket.reason, PRIORITY_OTHER)
 
 
 def ticket_summary(ticket: HandoffTicket) -> dict[str, Any]:
@@ -70,14 +75,17 @@ def ticket_summary(ticket: HandoffTicket) -> dict[str, Any]:
         "created_at": ticket.created_at.isoformat(),
         "claimed_by": ticket.claimed_by,
         "turns": len(ticket.transcript),
+        "waiting": bool(getattr(ticket, "waiting", False)),
+        "callback": bool(getattr(ticket, "callback_phone", None)),
         "last_message": shopper_lines[-1] if shopper_lines else "",
     }
 
 
 def queue_view(handoffs: HandoffQueue, now: datetime | None = None) -> list[tuple[str, Any]]:
-    """``queue``: open tickets and those closed recently, most urgent first, then oldest first."""
+    """``queue``: open tickets and those closed recently, most urgent (lowest priority number)
+    first, then oldest first."""
     now = now or datetime.now(UTC)
     visible = [t for t in handoffs.list()
                if t.status != "closed" or (t.closed_at is not None and now - t.closed_at <= CLOSED_VISIBLE)]
-    visible.sort(key=lambda t: (t.status == "closed", -ticket_priority(t), t.created_at))
+    visible.sort(key=lambda t: (t.status == "closed", ticket_priority(t), t.created_at))
     return [("queue", {"tickets": [ticket_summary(t) for t in visible]})]

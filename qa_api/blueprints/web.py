@@ -26,7 +26,7 @@ def _allowed_origin(origin: str | None) -> str | None:
 
 @bp.after_app_request
 def _cors(response: Response) -> Response:
-    if request.path in CORS_PATHS:
+    if request.path in CORS_PATHS or (request.path.startswith("/v1/sessions/") and request.path.endswith("/rating")):
         origin = _allowed_origin(request.headers.get("Origin"))
         if origin is not None:
             response.headers["Access-Control-Allow-Origin"] = origin

@@ -11,6 +11,7 @@
     after_hours: "非工作时间留言" };
   var STATUS = { queued: "排队中", claimed: "处理中", closed: "已结束", pending: "待审核", applied: "已应用",
     rolled_back: "已回滚", discarded: "已放弃" };
+  var PRIORITY = { 0: "紧急", 1: "售前", 2: "一般" };  // lower is more urgent
   var OPS = { created: "新增", updated: "修改", deleted: "删除" };
   var ROLE_NAMES = { agent: "客服", operator: "运营", admin: "管理员" };
   var TOKEN_KEY = "yeban:console-token";
@@ -158,8 +159,10 @@
       var li = el("li", "qitem status-" + t.status + (t.ticket_id === selected ? " selected" : ""));
       li.dataset.ticketId = t.ticket_id;
       var head = el("div", "qhead");
-      head.appendChild(el("span", "prio prio-" + Math.min(t.priority, 3), "P" + t.priority));
+      head.appendChild(el("span", "prio prio-" + Math.min(t.priority, 2), PRIORITY[t.priority] || "P" + t.priority));
       head.appendChild(el("span", "reason", REASONS[t.reason] || t.reason));
+      if (t.waiting) head.appendChild(el("span", "night", "夜间留言"));
+      if (t.callback) head.appendChild(el("span", "night", "待回电"));
       head.appendChild(el("span", "badge", STATUS[t.status] || t.status));
       li.appendChild(head);
       li.appendChild(el("div", "qlast", t.last_message || "（无消息）"));
@@ -202,8 +205,11 @@
     head.appendChild(el("span", "badge", STATUS[t.status] || t.status));
     box.appendChild(head);
     var facts = el("dl", "facts");
-    [["转人工原因", REASONS[t.reason] || t.reason], ["优先级", "P" + data.priority], ["意图", intentLabel(t.intent)],
+    [["转人工原因", REASONS[t.reason] || t.reason], ["优先级", PRIORITY[data.priority] || "P" + data.priority],
+      ["意图", intentLabel(t.intent)],
       ["渠道", data.channel || "web"], ["开始时间", time(t.created_at)], ["处理人", t.claimed_by || "—"]]
+      .concat(t.waiting ? [["夜间留言", "顾客在非工作时间转人工，等待早班回复"]] : [])
+      .concat(t.callback_phone ? [["回电号码", t.callback_phone]] : [])
       .forEach(function (kv) { facts.appendChild(el("dt", "", kv[0])); facts.appendChild(el("dd", "", kv[1])); });
     box.appendChild(facts);
     if (t.entities && t.entities.length) {
@@ -469,6 +475,9 @@
         return [REASONS[k] || k, s.handoff_reasons[k]];
       }), { title: "转人工原因" });
     }).catch(function (e) { toast("读取看板失败：" + e.message, true); });
+    api("GET", "/v1/analytics/night-shift" + q).then(renderNightShift).catch(function (e) {
+      if (e.status !== 404) toast("读取夜班数据失败：" + e.message, true);
+    });
     api("GET", "/v1/console/unanswered" + q).then(function (data) {
       var box = $("clusters");
       box.textContent = "";
@@ -484,6 +493,30 @@
       });
       box.appendChild(ul);
     }).catch(function (e) { toast("读取未回答问题失败：" + e.message, true); });
+  }
+  function renderNightShift(n) {
+    var kpis = $("night-kpis");
+    kpis.textContent = "";
+    [["销售线索", n.leads], ["成交", n.converted], ["转化率", pct(n.conversion_rate)],
+      ["夜间转化率", n.night ? pct(n.night.conversion_rate) : "—"], ["白天转化率", n.day ? pct(n.day.conversion_rate) : "—"],
+      ["归因销售额", "¥" + Math.round(n.revenue_attributed || 0)],
+      ["满意度", n.rating_average === null || n.rating_average === undefined ? "—" :
+        (Math.round(n.rating_average * 100) / 100) + " / 5（" + n.ratings + " 条）"],
+      ["首次回复 p50", ms(n.first_reply_p50_ms)], ["会话自动解决率", pct(n.auto_resolution_rate)]]
+      .forEach(function (k) { kpis.appendChild(kpiTile(k[0], String(k[1]))); });
+    var hours = (n.by_hour || []).slice().sort(function (a, b) { return a.hour - b.hour; });
+    var leads = [], labels = [];
+    for (var h = 0; h < 24; h++) {
+      var row = hours.filter(function (x) { return x.hour === h; })[0];
+      leads.push(row ? row.leads : 0);
+      labels.push(String(h));
+    }
+    var bands = NIGHT_START > NIGHT_END ? [[0, NIGHT_END], [NIGHT_START, 24]] : [[NIGHT_START, NIGHT_END]];
+    YebanCharts.bars($("chart-leads"), leads, { labels: labels, labelEvery: 2, bands: bands, bandLabel: "夜间",
+      title: "每小时销售线索" });
+    YebanCharts.hbars($("chart-night-products"), (n.top_night_products_without_order || []).slice(0, 8).map(function (p) {
+      return [p.name || p.product_id, p.sessions];
+    }), { title: "夜间咨询未下单的商品" });
   }
   $("board-refresh").addEventListener("click", loadBoard);
   $("board-window").addEventListener("change", loadBoard);

@@ -107,8 +107,30 @@
   closeBtn.addEventListener("click", function () { setOpen(false); });
 
   // --- rendering ----------------------------------------------------------------------
+  function renderRating(row, m) {
+    if (m.rated) { row.appendChild(el("div", "yb-bubble", "感谢您的评价！")); return; }
+    row.appendChild(el("div", "yb-bubble", "请为本次人工服务打个分吧："));
+    var stars = el("div", "yb-buttons yb-stars");
+    [1, 2, 3, 4, 5].forEach(function (n) {
+      var b = el("button", "yb-star", n + " 星");
+      b.type = "button";
+      b.setAttribute("aria-label", n + " 星");
+      b.addEventListener("click", function () {
+        post("/v1/sessions/" + encodeURIComponent(state.session) + "/rating", { score: n }).then(function () {
+          m.rated = n;
+          save("log", state.log);
+          row.textContent = "";
+          renderRating(row, m);
+        }).catch(function () { b.disabled = true; });
+      });
+      stars.appendChild(b);
+    });
+    row.appendChild(stars);
+  }
+
   function renderMessage(m) {
     var row = el("div", "yb-msg yb-" + m.role);
+    if (m.role === "rate") { renderRating(row, m); list.appendChild(row); list.scrollTop = list.scrollHeight; return; }
     if (m.role === "agent") row.appendChild(el("div", "yb-who", m.agent ? "人工客服 " + m.agent : "人工客服"));
     if (m.text) row.appendChild(el("div", "yb-bubble", m.text));
     if (m.products && m.products.length) {
@@ -185,7 +207,7 @@
     if (h.status === "claimed") {
       status.classList.add("yb-status-joined");
       status.textContent = "人工客服" + (h.agent ? " " + h.agent : "") + " 已接入，正在为您服务";
-    } else if (h.agent_available === false) {
+    } else if (h.waiting || h.agent_available === false) {
       status.classList.add("yb-status-after");
       status.textContent = "现在是非工作时间，已为您留言" + (h.reply_expected ? "：" + h.reply_expected : "，客服上班后会第一时间回复您");
     } else {
@@ -249,9 +271,9 @@
       h.ended = false;
       setHandoff(h);
       listen();
-    } else if (state.handoff && !state.handoff.ended) {
-      setHandoff({ ended: true });
     }
+    // A reply without hand-off info does not end one (after hours the bot keeps answering while the
+    // ticket waits for the morning): the stream says when it is over.
   }
 
   form.addEventListener("submit", function (ev) {
@@ -275,9 +297,12 @@
     } else if (name === "state") {
       if (data.in_handoff && data.handoff) {
         setHandoff({ ticket_id: data.handoff.ticket_id, status: data.handoff.status, agent: data.handoff.agent,
-          agent_available: data.agent_available, reply_expected: data.reply_expected, ended: false });
+          waiting: !!data.handoff.waiting, agent_available: data.agent_available,
+          reply_expected: data.reply_expected, ended: false });
       } else if (state.handoff && !state.handoff.ended && data.state !== "unknown") {
+        var served = state.handoff.status === "claimed";
         setHandoff({ ended: true });
+        if (served) addMessage({ role: "rate" });
       }
     }
   }
@@ -314,7 +339,8 @@
         if (!r.ok) throw new Error("HTTP " + r.status);
         return readStream(r);
       })
-      .then(function () { return 300; }, function () { return 3000; })
+      .then(function () { return state.handoff && state.handoff.waiting ? 60000 : 300; },
+        function () { return 3000; })
       .then(function (delay) {
         listening = false;
         if (state.handoff && !state.handoff.ended) setTimeout(listen, delay);

@@ -14,13 +14,17 @@ from zoneinfo import ZoneInfo
 import pytest
 import redis
 
+from dialog.agent_hours import AgentHours
 from dialog.factory import build_engine
+from dialog.handoff_queue import InMemoryHandoffQueue
+from dialog.session_store import InMemorySessionStore
 from qa_api.app import create_app
 from qa_api.clusters import cluster_questions
 from qa_api.config import api_config
-from qa_api.live import queue_view
+from qa_api.live import queue_view, shopper_view, ticket_priority
 from qa_api.services import build_services
 from qa_api.sse import StreamLimit, StreamTiming, changes
+from schema.conversation import HandoffTicket, SessionContext
 from tests.qa_api.conftest import AGENT, OPERATOR, TOKENS
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -55,6 +59,35 @@ def test_similar_questions_fall_into_one_cluster():
     clusters = cluster_questions([("能开发票吗", 5), ("可以开发票吗", 3), ("发票能开吗", 1), ("几点发货", 2)])
     assert clusters[0].representative == "能开发票吗" and clusters[0].count >= 8
     assert any(c.questions == ["几点发货"] for c in clusters)
+
+
+def _ticket(tid: str, reason: str, minute: int, **extra) -> HandoffTicket:
+    return HandoffTicket(ticket_id=tid, session_id="s-" + tid, reason=reason,
+                         created_at=datetime(2026, 11, 25, 3, minute, tzinfo=SH), **extra)
+
+
+def test_queue_puts_the_most_urgent_first_then_the_oldest():
+    queue = InMemoryHandoffQueue()
+    queue.enqueue(_ticket("old-explicit", "explicit", 1))
+    queue.enqueue(_ticket("presales", "explicit", 2, priority=1))
+    queue.enqueue(_ticket("angry", "anger", 3))
+    queue.enqueue(_ticket("later-explicit", "explicit", 4))
+    (_, view), = queue_view(queue, now=datetime(2026, 11, 25, 4, 0, tzinfo=SH))
+    assert [t["ticket_id"] for t in view["tickets"]] == ["angry", "presales", "old-explicit", "later-explicit"]
+    assert [t["priority"] for t in view["tickets"]] == [0, 1, 2, 2]
+
+
+def test_a_waiting_after_hours_ticket_is_still_a_handoff_for_the_widget():
+    sessions, queue = InMemorySessionStore(600, 40), InMemoryHandoffQueue()
+    now = datetime(2026, 11, 25, 3, 0, tzinfo=SH)
+    queue.enqueue(_ticket("night", "explicit", 0, waiting=True))
+    sessions.save(SessionContext(session_id="s-night", created_at=now, updated_at=now, handoff_ticket_id="night"))
+    hours = AgentHours.parse("09:00-24:00")
+    parts = dict(shopper_view("s-night", sessions, queue, hours, now=now))
+    assert parts["state"]["in_handoff"] and parts["state"]["handoff"]["waiting"]
+    assert parts["state"]["agent_available"] is False and parts["state"]["reply_expected"]
+    queue.close("night", "shopper")
+    assert dict(shopper_view("s-night", sessions, queue, hours, now=now))["state"]["in_handoff"] is False
 
 
 # --- the real stack ------------------------------------------------------------------------------------------
@@ -113,7 +146,8 @@ def test_handoff_reaches_the_queue_of_another_worker_and_the_ticket_shows_produc
     ticket_id = r["handoff"]["ticket_id"]
     (_, queue), = queue_view(other.handoffs)  # read by the other worker, from Redis
     mine = [t for t in queue["tickets"] if t["ticket_id"] == ticket_id]
-    assert mine and mine[0]["status"] == "queued" and mine[0]["reason"] == "explicit" and mine[0]["priority"] >= 1
+    assert mine and mine[0]["status"] == "queued" and mine[0]["reason"] == "explicit"
+    assert mine[0]["priority"] == ticket_priority(services.handoffs.get(ticket_id))
     detail = http.get(f"/v1/console/tickets/{ticket_id}", headers=AGENT).get_json()
     product = next(p for p in detail["products"] if p["product_id"] == "P1002")
     info = services.knowledge.product("P1002")
