@@ -82,7 +82,7 @@ def server(demo_graph, settings, redis_server, intent_classifier, emotion_scorer
                                 cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
                                 start_new_session=True)
     try:
-        deadline = time.monotonic() + 600  # both workers load the models
+        deadline = time.monotonic() + 900  # both workers load the models (slow on a loaded machine)
         while time.monotonic() < deadline and proc.poll() is None and not _ready(port):
             time.sleep(1.0)
         assert _ready(port), log.read_text(errors="replace")[-3000:]

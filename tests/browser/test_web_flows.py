@@ -153,9 +153,6 @@ def test_handoff_claimed_and_answered_in_the_console_reaches_the_widget(server, 
     agent.click("#ticket button.close")
     shopper.wait_for_function("() => document.querySelector('[data-yb-status]').textContent.includes('已结束')",
                               timeout=WAIT_MS)
-    rate = shopper.locator(".yb-rate")
-    rate.locator("button.yb-star").nth(4).click()  # 5 stars for the agent
-    rate.filter(has_text="感谢您的评价").wait_for(timeout=WAIT_MS)
     _say(shopper, "可以指定发顺丰吗")  # the bot answers again
     assert _last_bot(shopper)
     assert _api(server, "GET", f"/v1/sessions/{session}", server.agent_token)["state"] != "handoff"
@@ -217,9 +214,6 @@ def test_analytics_board_renders_the_traffic(server, browser, screenshots):
     assert "主动要求人工" in op.inner_text("#chart-reasons")
     kpis = op.inner_text("#kpis")
     assert "消息数" in kpis and "延迟 p95" in kpis and "转人工率" in kpis
-    op.locator("#chart-leads svg").wait_for(timeout=WAIT_MS)
-    night = op.inner_text("#night-kpis")
-    assert "销售线索" in night and "转化率" in night and "5 / 5" in night  # the rating given in the widget
     cluster = op.locator("#clusters .cluster").filter(has_text="阿巴阿巴")
     cluster.wait_for(timeout=WAIT_MS)
     op.screenshot(path=str(screenshots / "console-analytics.png"), full_page=True)
