@@ -48,6 +48,7 @@ class FinetuneConfig:
     seed: int = 13
     max_minutes: float | None = None  # stop early (and say so) after this much wall time
     prefix: str = QUERY_PREFIX
+    text_prep: str = "chat"  # as the head: retrieval.chat_text cleaning, or "raw"
 
 
 @dataclass(frozen=True)
@@ -72,8 +73,9 @@ class FinetunedIntentModel:
     """A fine-tuned sequence classifier loaded from ``folder/hf`` (lazily)."""
 
     def __init__(self, folder: Path, labels: Sequence[str], temperature: float, prefix: str,
-                 max_length: int, batch_size: int = 64) -> None:
+                 max_length: int, batch_size: int = 64, text_prep: str = "raw") -> None:
         self.folder = Path(folder)
+        self.text_prep = text_prep
         self.labels = tuple(labels)
         self.temperature = temperature
         self.prefix = prefix
@@ -93,6 +95,7 @@ class FinetunedIntentModel:
 
     def logits(self, texts: Sequence[str]) -> np.ndarray:
         self.warm_up()
+        texts = _prepare(texts, self.text_prep)
         return _logits(self._model, self._tokenizer, [self.prefix + t for t in texts],
                        self.max_length, self.batch_size)
 
@@ -102,7 +105,16 @@ class FinetunedIntentModel:
     @classmethod
     def load(cls, folder: Path) -> FinetunedIntentModel:
         meta = json.loads((Path(folder) / META_FILE).read_text(encoding="utf-8"))
-        return cls(folder, meta["labels"], meta["temperature"], meta["prefix"], meta["max_length"])
+        return cls(folder, meta["labels"], meta["temperature"], meta["prefix"], meta["max_length"],
+                   text_prep=meta.get("text_prep", "raw"))
+
+
+def _prepare(texts: Sequence[str], text_prep: str) -> list[str]:
+    if text_prep == "raw":
+        return list(texts)
+    from retrieval.chat_text import default_cleaner
+
+    return default_cleaner().texts(list(texts))
 
 
 def _logits(model, tokenizer, texts: list[str], max_length: int, batch_size: int) -> np.ndarray:
@@ -132,7 +144,7 @@ def finetune(texts: Sequence[str], intents: Sequence[str], labels: Sequence[str]
     labels = tuple(labels)
     index = {name: i for i, name in enumerate(labels)}
     y = np.array([index[i] for i in intents])
-    texts = [config.prefix + t for t in texts]
+    texts = [config.prefix + t for t in _prepare(texts, config.text_prep)]
     train_idx, cal_idx = train_test_split(np.arange(len(texts)), test_size=config.calibration_fraction,
                                           random_state=config.seed, stratify=y)
     torch.manual_seed(config.seed)
@@ -191,7 +203,7 @@ def finetune(texts: Sequence[str], intents: Sequence[str], labels: Sequence[str]
     model.save_pretrained(folder / HF_DIR)
     tokenizer.save_pretrained(folder / HF_DIR)
     (folder / META_FILE).write_text(json.dumps({
-        "labels": labels, "temperature": temperature, "prefix": config.prefix,
+        "labels": labels, "temperature": temperature, "prefix": config.prefix, "text_prep": config.text_prep,
         "max_length": config.max_length, "config": asdict(config)}, ensure_ascii=False, indent=2),
         encoding="utf-8")
     stats = FinetuneStats(

@@ -2,7 +2,9 @@
 
 Owns: the training-set recipe only. Inputs, both in this folder:
 
-* ``train_handwritten.txt``: utterances written one by one, kept verbatim;
+* ``train_handwritten.txt`` and ``train_chat.txt``: utterances written one by
+  one, kept verbatim (the second in the way shoppers type in a shop's chat:
+  fragments, emoji, order cards, links, jargon, two requests in one line);
 * ``train_templates.txt``: ``[@slot]`` filler lists and per-intent templates
   with ``{slot}`` holes.
 
@@ -11,7 +13,12 @@ some realisations get shopper-style noise (colloquial swaps such as
 什么->啥 / 怎么->咋, the typos 发贷 / 快第 / 退宽, a leading 亲 or a trailing
 particle). Template lines per intent stop at ``TARGET_PER_INTENT`` in total.
 Exact duplicates are dropped; a text that appears under two intents is a
-labelling conflict and aborts the build. The test set is NOT built here: it is
+labelling conflict and aborts the build.
+
+Then up to ``CHAT_PER_INTENT`` chat variants per intent are added: a line of
+that intent with a greeting before it or thanks after it (they do not change
+the label), an emoji, a pasted link or order card, no spaces, or a second
+request of another intent after it (the first request is the label). The test set is NOT built here: it is
 hand-written separately (see README.md).
 
 Run: ``.venv/bin/python data/nlu/build_train.py`` (deterministic, seed 20240611).
@@ -29,12 +36,14 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 HANDWRITTEN = HERE / "train_handwritten.txt"
+CHAT = HERE / "train_chat.txt"
 TEMPLATES = HERE / "train_templates.txt"
 OUTPUT = HERE / "intents_train.jsonl"
 
 SEED = 20240611
 PER_TEMPLATE = 7
 TARGET_PER_INTENT = 125
+CHAT_PER_INTENT = 40
 
 _SECTION = re.compile(r"^\[(@?[a-z_]+)\]$")
 _SLOT = re.compile(r"\{([a-z]+)\}")
@@ -158,10 +167,64 @@ def realise_templates(
     return produced
 
 
+# Chat variants: what shoppers put around a request.
+_GREETS = ("亲", "亲 在吗", "在吗", "你好", "您好", "哈喽", "hi", "亲亲", "客服", "在不在", "老板",
+           "你好 在吗", "嗨", "有人吗")
+_THANKS = ("谢谢", "谢谢亲", "谢啦", "麻烦了", "辛苦了", "多谢", "谢谢哈", "麻烦帮我看下 谢谢", "感谢")
+_EMOJI = ("😊", "🙏", "😂", "🤔", "😭", "💦", "😅", "👍", "🥺", "😄", "[微笑]", "😓")
+_ANGRY_EMOJI = ("😡", "🤬", "💢", "😤")
+_CONNECT = (" ", "，", " 还有 ", " 另外 ", " 顺便问下 ", " 对了 ", "。", " 还有就是 ", " 再问下 ")
+_LINKS = ("[链接]", "[商品链接]", "https://item.example.com/detail?id={n}", "https://m.example.cn/p/{n}",
+          "[宝贝]")
+_CARD_SHAPES = ("[订单编号:{o}]", "[订单号:{o}]", "订单编号：{o}", "【订单编号:{o}】", "[订单编号：{o}]")
+# Lines of these intents get a pasted order card; product intents get a link.
+_ORDER_INTENTS = {"order_status", "change_address", "cancel_order", "return_refund", "exchange", "invoice",
+                  "missing_item", "price_protection", "warranty", "installation", "shipping", "payment",
+                  "complaint"}
+_PRODUCT_INTENTS = {"product_attribute", "stock_check", "price_promotion", "size_advice", "shipping",
+                    "exchange", "installation", "warranty"}
+_NO_SECOND = {"greeting", "goodbye", "out_of_scope", "human_agent"}
+
+
+def chat_variant(text: str, intent: str, others: dict[str, list[str]], rng: random.Random) -> str:
+    """One chat-style version of ``text`` that keeps its label ``intent``."""
+    kinds = ["greet", "thanks", "emoji", "nospace"]
+    if intent in _ORDER_INTENTS:
+        kinds += ["card", "card"]
+    if intent in _PRODUCT_INTENTS:
+        kinds += ["link", "link"]
+    if intent not in _NO_SECOND:
+        kinds += ["second", "second", "greet_thanks"]
+    if intent in ("greeting", "goodbye"):
+        kinds = ["emoji", "nospace", "emoji"]
+    kind = rng.choice(kinds)
+    if kind == "greet":
+        return rng.choice(_GREETS) + rng.choice((" ", "", "，")) + text
+    if kind == "thanks":
+        return text + rng.choice((" ", "，", "")) + rng.choice(_THANKS)
+    if kind == "greet_thanks":
+        return rng.choice(_GREETS) + " " + text + " " + rng.choice(_THANKS)
+    if kind == "emoji":
+        pool = _ANGRY_EMOJI if intent == "complaint" else _EMOJI
+        return text + rng.choice(pool) * rng.choice((1, 1, 2, 3))
+    if kind == "nospace":
+        return _STRIP.sub("", text) or text
+    if kind == "card":
+        card = rng.choice(_CARD_SHAPES).format(o=str(rng.randint(10**15, 10**16 - 1)))
+        return card + rng.choice((" ", "", "\n")) + text if rng.random() < 0.7 else text + " " + card
+    if kind == "link":
+        link = rng.choice(_LINKS).format(n=rng.randint(10**8, 10**12))
+        return link + rng.choice((" ", "")) + text if rng.random() < 0.7 else text + " " + link
+    second_intent = rng.choice(sorted(k for k in others if k != intent and k not in _NO_SECOND))
+    return text + rng.choice(_CONNECT) + rng.choice(others[second_intent])
+
+
 def build(seed: int = SEED) -> list[tuple[str, str]]:
     """Return ``(text, intent)`` pairs; raises ValueError on label conflicts."""
     rng = random.Random(seed)
     hand = parse_sections(HANDWRITTEN)
+    for intent, lines in parse_sections(CHAT).items():
+        hand.setdefault(intent, []).extend(lines)
     raw_templates = parse_sections(TEMPLATES)
     slots = {k[1:]: v for k, v in raw_templates.items() if k.startswith("@")}
     templates = {k: v for k, v in raw_templates.items() if not k.startswith("@")}
@@ -185,6 +248,13 @@ def build(seed: int = SEED) -> list[tuple[str, str]]:
         budget = max(0, TARGET_PER_INTENT - len(hand.get(intent, [])))
         for text in realise_templates(templates.get(intent, []), slots, budget, rng):
             put(text, intent)
+    by_intent: dict[str, list[str]] = {}
+    for text, intent in sorted(rows.values(), key=lambda pair: (pair[1], pair[0])):
+        by_intent.setdefault(intent, []).append(text)
+    for intent in sorted(by_intent):
+        base = by_intent[intent]
+        for text in rng.sample(base, min(CHAT_PER_INTENT, len(base))):
+            put(chat_variant(text, intent, by_intent, rng), intent)
     if conflicts:
         raise ValueError("label conflicts:\n" + "\n".join(conflicts))
     return sorted(rows.values(), key=lambda pair: (pair[1], pair[0]))
