@@ -18,6 +18,7 @@ from graph.knowledge import GraphKnowledge
 pytestmark = pytest.mark.slow
 MOBILE = {"width": 375, "height": 740}
 WAIT_MS = 20_000
+APPLY_WAIT_MS = 120_000
 
 
 def _api(server, method: str, path: str, token: str) -> dict:
@@ -176,8 +177,8 @@ def test_operator_reviews_and_applies_a_stock_change_then_the_widget_answers_it(
     assert op.locator("#diff ins").first.inner_text() == str(new_stock)
     op.screenshot(path=str(screenshots / "console-operator-diff.png"))
     cs_id = op.get_attribute("#diff", "data-changeset-id")
-    op.click("#diff button.apply")
-    op.locator("#diff .badge").filter(has_text="已应用").wait_for(timeout=WAIT_MS)
+    op.click("#diff button.apply")  # the applying worker also rebuilds the FAQ and product index
+    op.locator("#diff .badge").filter(has_text="已应用").wait_for(timeout=APPLY_WAIT_MS)
     op.locator(f'#changesets tr[data-changeset-id="{cs_id}"] .status').filter(has_text="已应用").wait_for()
 
     shopper = _page(browser, MOBILE)
@@ -187,7 +188,8 @@ def test_operator_reviews_and_applies_a_stock_change_then_the_widget_answers_it(
 
     # Roll it back from the list; the widget gives the old figure again.
     op.click(f'#changesets tr[data-changeset-id="{cs_id}"] button.rollback')
-    op.locator(f'#changesets tr[data-changeset-id="{cs_id}"] .status').filter(has_text="已回滚").wait_for()
+    op.locator(f'#changesets tr[data-changeset-id="{cs_id}"] .status').filter(has_text="已回滚").wait_for(
+        timeout=APPLY_WAIT_MS)
     _say(shopper, "云裳碎花裙白底碎花M码还有几件")
     assert f"{white_m.stock} 件" in _last_bot(shopper)
 
