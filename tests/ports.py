@@ -12,3 +12,6 @@ NEO4J_SCRATCH_OUTAGE = NEO4J + 5      # tests/qa_api/test_neo4j_down.py (stopped
 REDIS = int(os.environ.get("YEBAN_TEST_REDIS_PORT", "6390"))
 REDIS_SCRATCH = REDIS + 1
 API_BROWSER = REDIS + 2                # tests/browser: gunicorn serving the widget and consoles
+API_LOAD = REDIS + 5                  # tests/load (gunicorn under load and faults)
+API_NODE_A = REDIS + 6                # tests/ops/test_two_nodes.py
+API_NODE_B = REDIS + 7
