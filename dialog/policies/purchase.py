@@ -23,9 +23,10 @@ from schema.types import ClauseInfo, ProductInfo, Source, VariantInfo
 
 HOW_TO_BUY = re.compile(r"怎么(?:下单|买|购买|拍|付款)|如何(?:下单|购买)|在哪(?:里)?(?:下单|买|拍)|想(?:下单|买这|要这)|"
                         r"加(?:入)?购物车|购买链接|链接发我|立即购买|拍下")
-PROMO = re.compile(r"优惠|活动|满减|打折|折扣|能便宜|便宜(?:一)?点(?:吗|吧|呗)|少点|减多少|能减|券|促销|划算|"
+PROMO = re.compile(r"优惠|活动|满减|满\d+减\d+|打折|折扣|能便宜|便宜(?:一)?点(?:吗|吧|呗)|少点|减多少|能减|券|促销|划算|"
                    r"到手价|最低多少|双\d+|618|年货节")
 FREE_SHIPPING = re.compile(r"包邮|运费|邮费|几天(?:能)?到|什么时候发|多久发|今天(?:能)?发|发货")
+_AMOUNT = re.compile(r"(\d+(?:\.\d+)?)\s*(?:块钱|块|元)")
 _QTY = re.compile(r"(\d+|[两二三四五六七八九十])\s*(?:件|个|双|条|台|盒|瓶|套|只|支|包|袋|份)")
 _QTY_WORDS = {"两": 2, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
 _NUM = r"(\d+(?:\.\d+)?)"
@@ -120,6 +121,14 @@ class PurchasePolicy:
             rules = "；".join(stacking_rule(p) + exclusion_rule(p))
             lines.append(f"· {p.title}{until}：{' / '.join(t.label for t in p.tiers)}" + (f"；{rules}" if rules else ""))
         reply = self.t.render("promo_list", pc.seed, list="\n".join(lines))
+        amount = _AMOUNT.search(u.text)
+        if amount:  # 凑够400块能减多少: the best tier on that amount
+            value = float(amount.group(1))
+            promo, tier, off = max(((p, *p.best(value)) for p in promos), key=lambda s: s[2])
+            if tier is not None:
+                reply += f"\n¥{value:g} 按{tier.label}计算，可减 ¥{off:g}，实付 ¥{value - off:g}。"
+            elif (nxt := promo.next_tier(value)) is not None:
+                reply += f"\n¥{value:g} 还不满 {nxt.label}，再凑 ¥{nxt.threshold - value:g} 就能减。"
         if ended:
             reply += "\n" + ended.lstrip("；") + "。"
         return PolicyResult(reply, "answer", [Source("policy", p.policy_id) for p in promos], resolved=True)

@@ -77,7 +77,7 @@ class ShoppingGuide:
         if product_id and PROMO.search(text):
             ctx.last_product_id = product_id
             return self._noted(ctx, product_id, self.purchase.promotion(u, pc, product_id))
-        if PROMO.search(text) and re.search(r"优惠|活动|满减", text) and not product_id:
+        if PROMO.search(text) and not product_id:
             return self.purchase.list_promotions(u, pc)
         if referenced:
             if u.intent not in PRODUCT_INTENTS:
