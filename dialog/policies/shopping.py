@@ -28,6 +28,8 @@ from dialog.templates import Templates
 from dialog.understand import PRODUCT_INTENTS, Understanding
 
 _CHEAPER_SEARCH = re.compile(r"有没有.{0,6}便宜|便宜(?:一)?点的|更便宜的|再便宜的|便宜些的")
+# The taxonomy has no search intent: a search or recommendation is a product question.
+SEARCH_INTENT = "product_attribute"
 # A question about the shopper's own order or after-sales is not a purchase question.
 _OWN_ORDER = re.compile(r"我的订单|订单|单号|已经(?:付款|下单|买|拍)|已付款|已下单|买了|收到|退款|退货|换货|售后|发票")
 _NOT_PURCHASE_INTENTS = frozenset({"return_refund", "exchange", "order_status", "change_address", "cancel_order",
@@ -59,6 +61,7 @@ class ShoppingGuide:
         text = u.text
         if _CHEAPER_SEARCH.search(text) and (ctx.last_results or ctx.last_product_id):
             reference = self._reference_price(ctx.last_product_id or ctx.last_results[0])
+            u.intent = SEARCH_INTENT
             return self.search.answer(u, pc, reference_price=reference)
         own_order = bool(_OWN_ORDER.search(text))
         if own_order or (u.intent in _NOT_PURCHASE_INTENTS and not HOW_TO_BUY.search(text)):
@@ -84,6 +87,7 @@ class ShoppingGuide:
                 u.intent = "product_attribute"
             return None
         if SearchPolicy.wants(u, ctx.last_product_id):
+            u.intent = SEARCH_INTENT
             return self.search.answer(u, pc)
         return None
 
