@@ -1,46 +1,35 @@
 """The dialogue engine: one shopper message in, one reply out.
 
 It loads the session, understands the message in context, routes it to an
-answering policy, moves the FSM, hands off to a human when it should, stores
+answering policy through the routing data (``dialog/routing.json``), moves the FSM, hands off to a human when it should, stores
 the session and records an analytics event. All collaborators are passed in;
-``dialog.factory.build_engine`` wires the real ones.
+``dialog.runtime.build_runtime`` wires the real ones.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Protocol
 
-from neo4j import exceptions as neo4j_exc
-
+from dialog.actions import GRAPH_DOWN, Actions, GraphGuard
 from dialog.after_hours import callback_phone, mask_phone, priority, wants_cancel
 from dialog.errors import DialogError, TicketStateError
 from dialog.fsm import ConversationMachine
 from dialog.handoff import AgentHours, new_ticket, suggested_replies
 from dialog.order_guard import OrderGuard
 from dialog.policies.base import Knowledge, PolicyContext, PolicyResult, Searcher, TextCache
-from dialog.policies.knowledge import KnowledgePolicy
 from dialog.policies.orders import OrderPolicy
-from dialog.policies.product import ProductPolicy, wants_cheapest
 from dialog.policies.search import SHOPPING_TEMPLATES
 from dialog.policies.shopping import ShoppingGuide
 from dialog.ports import EventLog, HandoffQueue, SessionStore
+from dialog.resolve import ContextResolver
+from dialog.router import Router
 from dialog.templates import Templates
-from dialog.understand import (
-    ORDER_INTENTS,
-    PRODUCT_INTENTS,
-    EmotionScorer,
-    EntityLinker,
-    IntentClassifier,
-    Understanding,
-    understand,
-)
-from graph.errors import GraphError
+from dialog.understand import EmotionScorer, EntityLinker, IntentClassifier, Understanding, understand
 from retrieval.errors import RetrievalError
 from schema.conversation import (
     ChatReply,
@@ -59,13 +48,7 @@ logger = logging.getLogger(__name__)
 # Store time as a fixed offset (China has no DST): zoneinfo datetimes must never
 # reach the Neo4j driver, whose conversion of them can crash (cpython#125318).
 SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
-ANGER_THRESHOLD = 0.7
 MAX_FALLBACKS = 2
-# After a graph failure, answer without the graph for this long instead of
-# paying the driver's connection attempts on every message.
-GRAPH_BACKOFF_S = 5.0
-_MY_PARCEL = re.compile(r"我的|到哪|物流信息|单号|快递呢|还没到|还没收到|什么时候到")
-_GRAPH_DOWN = (GraphError, neo4j_exc.DriverError, neo4j_exc.Neo4jError, OSError)
 
 
 @dataclass
@@ -102,29 +85,40 @@ class DialogEngine:
     """
 
     def __init__(self, parts: EngineParts, *, clock: Callable[[], datetime] | None = None,
-                 machine: ConversationMachine | None = None) -> None:
+                 machine: ConversationMachine | None = None, router: Router | None = None) -> None:
         self.p = parts
         self.clock = clock or (lambda: datetime.now(SHANGHAI))
         self.machine = machine or ConversationMachine()
-        self.products = ProductPolicy(parts.knowledge)
-        self.kb = KnowledgePolicy(parts.searcher, parts.cache)
-        self.order_policy = OrderPolicy(parts.orders, parts.order_guard, parts.verified_order_ttl_s)
+        self.graph = GraphGuard()
+        self.actions = Actions(parts.knowledge, parts.searcher, parts.cache,
+                               OrderPolicy(parts.orders, parts.order_guard, parts.verified_order_ttl_s), self.graph)
+        # Routing data is validated here, at start-up: an unknown intent, state, guard,
+        # policy or trigger raises dialog.routing.RoutingError before the first message.
+        self.router = router or Router.load(self.actions.table())
+        self.actions.cues = self.router.table.cues
+        self.resolver = ContextResolver(parts.knowledge, parts.cache, self.router.table.cues)
+        self.shopping_templates = Templates(SHOPPING_TEMPLATES)
         # Set by the factory: keeps linker and cached texts in step with the graph,
         # and rebuilds the FAQ index after a change this process committed.
-        # Set by the factory: search, comparison and help to buy (dialog/policies/shopping.py).
-        self.shopping: ShoppingGuide | None = None
-        self.shopping_templates = Templates(SHOPPING_TEMPLATES)
         self.watcher: KnowledgeSync | None = None
         self.index_builder: Callable[[], object] | None = None
         # Set by the factory: compares the FAQ index with the cached texts, rebuilds it when they differ.
         self.index_keeper = None
-        self._graph_down_until = 0.0
+
+    @property
+    def shopping(self) -> ShoppingGuide | None:
+        """Search, comparison and help to buy (dialog/policies/shopping.py); the route ``shopping`` asks it."""
+        return self.actions.shopping
+
+    @shopping.setter
+    def shopping(self, guide: ShoppingGuide | None) -> None:
+        self.actions.shopping = guide
 
     # --- public API -----------------------------------------------------------------
     def chat(self, session_id: str, message: str, channel: str | None = None,
              user_id: str | None = None) -> ChatReply:
         started = time.perf_counter()
-        if self.watcher is not None and self._graph_up():
+        if self.watcher is not None and self.graph.up():
             self.watcher.sync()
         now = self.clock()
         ctx = self.p.sessions.load(session_id) or SessionContext(
@@ -156,7 +150,7 @@ class DialogEngine:
             fallback=fallback, handoff_reason=reply.handoff.reason if reply.handoff else None,
             latency_ms=latency_ms, channel=channel, user_id=ctx.user_id or user_id,
             product_ids=[s["id"] for s in reply.sources if s["kind"] == "product"]
-            if reply.intent in PRODUCT_INTENTS or reply.products else [],
+            if reply.intent in self.router.table.group("product") or reply.products else [],
             verified_orders=list(ctx.verified_orders)))
         return reply
 
@@ -227,12 +221,16 @@ class DialogEngine:
         else:
             self.refresh_texts()
 
-    def refresh_texts(self) -> None:
-        """Reload the FAQ and clause texts from the graph into the in-memory cache."""
+    def refresh_texts(self, lexicon=None) -> None:
+        """Reload the FAQ and clause texts and the catalogue's products into the in-memory cache."""
         all_faq = self.p.knowledge.all_faq()  # type: ignore[attr-defined]
         all_clauses = self.p.knowledge.all_clauses()  # type: ignore[attr-defined]
         self.p.cache.faq = {f.faq_id: f for f in all_faq}
         self.p.cache.clauses = {c.clause_id: c for c in all_clauses}
+        if lexicon is None:
+            lexicon = self.p.knowledge.catalog_lexicon()
+        ids = list(dict.fromkeys(e.value for e in lexicon.of_type("product")))
+        self.p.cache.products = {p.product_id: p for p in self.p.knowledge.products(ids)} if ids else {}
 
     # --- after hours: the waiting ticket (dialog/after_hours.py) ----------------------------
     def _waiting_ticket(self, ctx: SessionContext, now: datetime) -> HandoffTicket | None:
@@ -281,7 +279,7 @@ class DialogEngine:
 
     def _note_products(self, ctx: SessionContext, reply: ChatReply) -> None:
         """A product the shopper asked about makes the session a lead (analytics)."""
-        if reply.intent in PRODUCT_INTENTS or reply.products:
+        if reply.intent in self.router.table.group("product") or reply.products:
             ids = [s["id"] for s in reply.sources if s["kind"] == "product"]
             ctx.discussed_products = list(dict.fromkeys([*ctx.discussed_products, *ids]))[-20:]
 
@@ -302,9 +300,16 @@ class DialogEngine:
 
     def _handle(self, ctx: SessionContext, message: str, now: datetime) -> tuple[ChatReply, bool]:
         pc = PolicyContext(ctx, self.p.templates, now)
-        u = understand(message, ctx, self.p.classifier, self.p.linker, self.p.emotion)
+        # load -> understand -> route -> fire -> save (chat() loads and saves)
+        u = understand(message, ctx, self.p.classifier, self.p.linker, self.p.emotion, self.router.table.cues)
+        if self.graph.up():
+            try:
+                self.resolver.apply(u, ctx, self.router.table.group("product"))
+            except GRAPH_DOWN as e:
+                self.graph.failed(e)
         ctx.emotion_trend = (ctx.emotion_trend + [round(u.emotion, 3)])[-10:]
-        result = self._route(u, pc)
+        route, result = self.router.route(u, pc)
+        logger.debug("message routed by %s (policy %s, trigger %s)", route.name, route.policy, result.trigger)
 
         if result.fallback:
             ctx.consecutive_fallbacks += 1
@@ -320,7 +325,7 @@ class DialogEngine:
         self.machine.fire(ctx, result.trigger)
         if result.trigger == "answer":
             ctx.pending_options, ctx.pending_option_kind = [], None
-        if u.intent not in ("greeting", "goodbye", "out_of_scope", "human_agent"):
+        if u.intent not in self.router.table.group("chit_chat"):
             ctx.last_intent = u.intent
         return ChatReply(
             reply=result.reply,
@@ -378,141 +383,6 @@ class DialogEngine:
                            agent_available=False, message=reply)
         return info, PolicyResult(reply, "answer", result.sources, handoff_reason=result.handoff_reason,
                                   fallback=result.fallback)
-
-    # --- routing ----------------------------------------------------------------------
-    def _route(self, u: Understanding, pc: PolicyContext) -> PolicyResult:
-        ctx = pc.context
-        if u.emotion > ANGER_THRESHOLD:
-            return PolicyResult(pc.say("handoff_anger"), "handoff", handoff_reason="anger")
-        if u.explicit_handoff or u.intent == "human_agent":
-            return PolicyResult(pc.say("handoff_explicit"), "handoff", handoff_reason="explicit")
-        if u.choice is not None:
-            return self._choice(u, pc)
-        if ctx.state in (DialogState.AWAIT_ORDER_ID, DialogState.AWAIT_PHONE_LAST4) and (u.order_id or u.last4):
-            u.intent, u.unsure = ctx.pending_intent or "order_status", False
-            return self._graph_guard(pc, lambda: self.order_policy.answer(u, pc, ctx.pending_intent or "order_status"))
-        if ctx.state == DialogState.AWAIT_PRODUCT and u.product_link and ctx.pending_intent:
-            u.intent = ctx.pending_intent
-        if u.intent == "greeting":
-            return PolicyResult(pc.say("greeting"), "answer", resolved=True)
-        if u.intent == "goodbye":
-            return PolicyResult(pc.say("goodbye"), "goodbye", resolved=True)
-        if u.intent == "complaint":
-            return PolicyResult(pc.say("handoff_dispute"), "handoff", handoff_reason="dispute")
-        shopping = self._shopping(u, pc)
-        if shopping is not None:
-            return shopping
-        if u.intent in ORDER_INTENTS or (u.intent == "shipping" and (u.order_id or _MY_PARCEL.search(u.text))):
-            intent = u.intent if u.intent in ORDER_INTENTS else "order_status"
-            return self._graph_guard(pc, lambda: self.order_policy.answer(u, pc, intent))
-        if u.intent in PRODUCT_INTENTS:
-            product_result = self._graph_guard(pc, lambda: self._product(u, pc))
-            if product_result is not None:
-                return product_result
-        if u.intent == "out_of_scope" and not u.unsure:
-            return PolicyResult(pc.say("out_of_scope"), "fallback", fallback=True)
-        return self._knowledge(u, pc)
-
-    def _shopping(self, u: Understanding, pc: PolicyContext) -> PolicyResult | None:
-        """Search, comparison and help to buy; None when the message is not a shopping request."""
-        if self.shopping is None or not self._graph_up() or u.order_id:
-            return None
-        guide = self.shopping
-        try:
-            return guide.route(u, pc)
-        except _GRAPH_DOWN as e:
-            self._graph_failed(e)
-            return None
-
-    def _graph_up(self) -> bool:
-        return time.monotonic() >= self._graph_down_until
-
-    def _graph_failed(self, e: Exception) -> None:
-        logger.warning("graph unavailable; answering without it for %.0fs: %s", GRAPH_BACKOFF_S, e)
-        self._graph_down_until = time.monotonic() + GRAPH_BACKOFF_S
-
-    def _graph_guard(self, pc: PolicyContext, call: Callable[[], PolicyResult | None]) -> PolicyResult | None:
-        """Run a graph-backed policy; if Neo4j is down, say product facts are unavailable."""
-        if not self._graph_up():
-            return PolicyResult(pc.say("product_facts_unavailable"), "answer")
-        try:
-            return call()
-        except _GRAPH_DOWN as e:
-            self._graph_failed(e)
-            return PolicyResult(pc.say("product_facts_unavailable"), "answer")
-
-    def _product_id(self, u: Understanding, pc: PolicyContext) -> str | None:
-        if u.product_link is not None:
-            return u.product_link.value
-        return pc.context.last_product_id
-
-    def _product(self, u: Understanding, pc: PolicyContext) -> PolicyResult | None:
-        ctx = pc.context
-        link = u.product_link
-        if wants_cheapest(u.text):
-            category = next((e.value for e in u.entities if e.type == "category"), None)
-            ids = [link.value, *link.candidates] if link and link.candidates else None
-            found = self.products.cheapest(pc, self.p.knowledge, category, ids)
-            if found is not None:
-                ctx.last_product_id = found.sources[0].id
-                return found
-        if link is not None and link.candidates:
-            options = [link.value, *link.candidates][:3]
-            names = []
-            for pid in options:
-                info = self.p.knowledge.product(pid)
-                names.append(info.display_name if info else pid)
-            ctx.pending_options = options
-            ctx.pending_option_kind = "product"
-            ctx.pending_intent = u.intent
-            lines = "\n".join(f"{i}. {n}" for i, n in enumerate(names, 1))
-            return PolicyResult(pc.say("ask_which_product", options=lines), "clarify",
-                                [Source("product", pid) for pid in options], suggestions=names)
-        product_id = self._product_id(u, pc)
-        if product_id is None:
-            if u.intent in ("price_promotion", "size_advice"):
-                return None  # a general question: the FAQ may answer it
-            ctx.pending_intent = u.intent
-            return PolicyResult(pc.say("ask_product"), "ask_product")
-        ctx.last_product_id = product_id
-        if u.attributes:
-            ctx.last_variant_attrs = dict(u.attributes)
-        return self.products.answer(u, pc, product_id)
-
-    def _choice(self, u: Understanding, pc: PolicyContext) -> PolicyResult:
-        ctx = pc.context
-        index = (u.choice or 1) - 1
-        if index >= len(ctx.pending_options):
-            return PolicyResult(pc.say("fallback"), "fallback", fallback=True)
-        chosen = ctx.pending_options[index]
-        kind = ctx.pending_option_kind
-        ctx.pending_options, ctx.pending_option_kind = [], None
-        if kind == "faq":
-            u.intent = ctx.last_intent or u.intent
-            return self.kb.answer_choice(pc, chosen)
-        ctx.last_product_id = chosen
-        u.intent = ctx.pending_intent or "product_attribute"
-        u.product_link = None
-        return self._graph_guard(pc, lambda: self.products.answer(u, pc, chosen))
-
-    def _knowledge(self, u: Understanding, pc: PolicyContext) -> PolicyResult:
-        product_id = u.product_id or (pc.context.last_product_id if u.coreference else None)
-        name = None
-        knowledge: Knowledge | None = self.p.knowledge if self._graph_up() else None
-        if knowledge is None:
-            product_id = None
-        if product_id:
-            try:
-                info = self.p.knowledge.product(product_id)
-                name = info.display_name if info else None
-            except _GRAPH_DOWN as e:
-                self._graph_failed(e)
-                knowledge, product_id = None, None
-        try:
-            return self.kb.answer(u, pc, knowledge, product_id, name)
-        except _GRAPH_DOWN as e:
-            self._graph_failed(e)
-            return self.kb.answer(u, pc, None, None, None)
 
 
 def _dedupe(sources: list[Source]) -> list[Source]:

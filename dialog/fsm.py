@@ -3,17 +3,23 @@
 Every state change the dialogue makes goes through ``ConversationMachine.fire``
 with a named trigger; a trigger that the table does not allow from the current
 state raises ``InvalidTransition`` instead of being ignored.
-``python -m dialog.fsm`` prints the machine as a Mermaid diagram.
+Which messages fire which trigger is declared in ``dialog/routing.json`` (the
+guards of each route); ``python -m dialog.fsm`` prints the machine as a Mermaid
+diagram with those guards as notes on the states the triggers lead to.
 """
 
 from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from dialog.errors import InvalidTransition
 from schema.conversation import DialogState as S
 from schema.conversation import SessionContext
+
+if TYPE_CHECKING:
+    from dialog.routing import RoutingTable
 
 # States from which the bot is in a normal, talking conversation.
 _TALKING = [S.IDLE, S.ANSWERED, S.AWAIT_PRODUCT, S.AWAIT_ATTRIBUTE, S.AWAIT_ORDER_ID,
@@ -70,14 +76,32 @@ class ConversationMachine:
         return dest
 
 
-def mermaid(transitions: tuple[Transition, ...] = TRANSITIONS) -> str:
-    """The machine as a Mermaid state diagram."""
+def mermaid(transitions: tuple[Transition, ...] = TRANSITIONS, routing: RoutingTable | None = None) -> str:
+    """The machine as a Mermaid state diagram; with ``routing``, each state carries a note
+    listing the routes (and their guards) whose policies may fire a trigger into it."""
     lines = ["stateDiagram-v2", "    [*] --> idle"]
     for t in transitions:
         for source in t.source:
             lines.append(f"    {source.value} --> {t.dest.value}: {t.trigger}")
+    if routing is not None:
+        into: dict[S, list[str]] = {}
+        for t in transitions:
+            for route in routing.routes:
+                if t.trigger in route.fires:
+                    into.setdefault(t.dest, []).append(f"{t.trigger} ⇐ {route.name} [{route.guard_label()}]")
+        for dest, items in into.items():
+            lines.append(f"    note right of {dest.value}")
+            lines += [f"        {item}" for item in dict.fromkeys(items)]
+            lines.append("    end note")
     return "\n".join(lines)
 
 
+def _routing_table() -> RoutingTable:
+    from dialog.actions import Actions, GraphGuard
+    from dialog.router import Router
+
+    return Router.load(Actions(None, None, None, None, GraphGuard()).table()).table  # type: ignore[arg-type]
+
+
 if __name__ == "__main__":
-    sys.stdout.write(mermaid() + "\n")
+    sys.stdout.write(mermaid(routing=_routing_table()) + "\n")

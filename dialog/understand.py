@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from dialog.routing import Cues
 from schema.conversation import DialogState, SessionContext
 from schema.types import EntityLink, IntentPrediction
 
@@ -33,7 +34,6 @@ PRODUCT_INTENTS = frozenset({"product_attribute", "stock_check", "price_promotio
 ORDER_INTENTS = frozenset({"order_status", "change_address", "cancel_order"})
 ATTRIBUTE_TYPES = frozenset({"color", "size", "attribute"})
 
-_EXPLICIT_HUMAN = re.compile(r"转人工|人工客服|找人工|要人工|真人客服|接人工|人工服务|转接人工")
 _CHOICE = re.compile(r"^\s*(?:第)?([1-3１-３一二三])(?:个|条|项)?\s*[。.!！]?\s*$")
 _CHOICE_WORDS = {"1": 1, "2": 2, "3": 3, "１": 1, "２": 2, "３": 3, "一": 1, "二": 2, "三": 3}
 _ORDER_ID = re.compile(r"(?<!\d)(\d[\d ]{14,22}\d)(?!\d)")
@@ -85,8 +85,12 @@ def understand(
     classifier: IntentClassifier,
     linker: EntityLinker,
     emotion: EmotionScorer,
+    cues: Cues,
 ) -> Understanding:
-    """Classify, link and score ``text``, then apply the conversation rules."""
+    """Classify, link and score ``text``, then apply the conversation rules.
+
+    ``cues`` are the routing data's cue lists (``explicit_human`` is read here).
+    """
     prediction = classifier.classify(text)
     entities = linker.link(text)
     u = Understanding(
@@ -97,7 +101,7 @@ def understand(
         entities=entities,
         emotion=emotion.score(text),
     )
-    u.explicit_handoff = bool(_EXPLICIT_HUMAN.search(text))
+    u.explicit_handoff = cues.has("explicit_human", text)
     if u.explicit_handoff:
         u.intent, u.unsure = "human_agent", False
 
@@ -144,4 +148,8 @@ def understand(
         u.intent, u.unsure, u.coreference = context.last_intent, False, True
     if u.order_id and u.intent not in ORDER_INTENTS and u.intent != "shipping" and len(text) <= 24:
         u.intent, u.unsure = "order_status", False
+    # The product the bot asked for: the pending question continues with it.
+    if (context.state == DialogState.AWAIT_PRODUCT and u.product_link and context.pending_intent
+            and not u.explicit_handoff):
+        u.intent = context.pending_intent
     return u

@@ -25,20 +25,18 @@ logger = logging.getLogger(__name__)
 
 
 def _attach_engine(services: YebanServices) -> None:
+    from dialog.runtime import build_runtime
+
     try:
-        from dialog.factory import build_engine
-    except ImportError as e:
-        reason = f"dialog.factory.build_engine is not available: {e}"
-    else:
-        try:
-            services.engine = build_engine(services.settings, services.driver, sessions=services.sessions,
-                                           handoffs=services.handoffs, events=services.events,
-                                           agent_hours=services.agent_hours, order_guard=services.order_guard)
-            _keep_index_fresh(services)
-            return
-        except Exception as e:  # the worker must still answer /healthz and /readyz
-            logger.exception("the chat engine could not be built")
-            reason = f"{type(e).__name__}: {e}"
+        runtime = build_runtime(services.settings, driver=services.driver, sessions=services.sessions,
+                                handoffs=services.handoffs, events=services.events,
+                                agent_hours=services.agent_hours, order_guard=services.order_guard)
+        services.engine = runtime.engine
+        _keep_index_fresh(services)
+        return
+    except Exception as e:  # the worker must still answer /healthz and /readyz
+        logger.exception("the chat engine could not be built")
+        reason = f"{type(e).__name__}: {e}"
     logger.error("serving without a chat engine: %s", reason)
     services.extra_checks.append(ReadinessCheck("engine_build", lambda: reason))
 

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 from dialog.templates import Templates
 from schema.conversation import SessionContext
 from schema.services import KnowledgeSource
-from schema.types import ClauseInfo, FAQInfo, RetrievalHit, Source
+from schema.types import ClauseInfo, FAQInfo, ProductInfo, RetrievalHit, Source
 
 # The graph read API the policies use (``graph.knowledge.GraphKnowledge``).
 Knowledge = KnowledgeSource
@@ -45,6 +45,9 @@ class TextCache:
 
     faq: dict[str, FAQInfo] = field(default_factory=dict)
     clauses: dict[str, ClauseInfo] = field(default_factory=dict)
+    # The catalogue's products (names, brands, categories, prices): sibling moves and
+    # fragment answers compare against them without a query per message.
+    products: dict[str, ProductInfo] = field(default_factory=dict)
     version: Any = None
 
 

@@ -1,0 +1,216 @@
+"""The policies the routing data names, as one table of callables.
+
+Each takes the understood message, the per-message context and the route (for
+its ``params``) and returns a ``PolicyResult``, or None to decline so the next
+matching route is tried. Graph-backed policies go through ``GraphGuard`` so a
+Neo4j outage gives a clear reply instead of an error.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import replace
+
+from neo4j import exceptions as neo4j_exc
+
+from dialog.policies.base import Knowledge, PolicyContext, PolicyResult, Searcher, TextCache
+from dialog.policies.knowledge import KnowledgePolicy
+from dialog.policies.orders import OrderPolicy
+from dialog.policies.product import ProductPolicy, wants_cheapest
+from dialog.policies.size import SizePolicy
+from dialog.router import Policy
+from dialog.routing import Cues, Route
+from dialog.understand import Understanding
+from graph.errors import GraphError
+from schema.services import OrderService
+from schema.types import Source
+
+logger = logging.getLogger(__name__)
+
+# After a graph failure, answer without the graph for this long instead of
+# paying the driver's connection attempts on every message.
+GRAPH_BACKOFF_S = 5.0
+GRAPH_DOWN = (GraphError, neo4j_exc.DriverError, neo4j_exc.Neo4jError, OSError)
+
+
+class GraphGuard:
+    """Remembers a graph failure for ``GRAPH_BACKOFF_S`` seconds."""
+
+    def __init__(self) -> None:
+        self._down_until = 0.0
+
+    def up(self) -> bool:
+        return time.monotonic() >= self._down_until
+
+    def failed(self, e: Exception) -> None:
+        logger.warning("graph unavailable; answering without it for %.0fs: %s", GRAPH_BACKOFF_S, e)
+        self._down_until = time.monotonic() + GRAPH_BACKOFF_S
+
+    def run(self, pc: PolicyContext, call: Callable[[], PolicyResult | None]) -> PolicyResult | None:
+        """Run a graph-backed policy; if Neo4j is down, say product facts are unavailable."""
+        if not self.up():
+            return PolicyResult(pc.say("product_facts_unavailable"), "answer")
+        try:
+            return call()
+        except GRAPH_DOWN as e:
+            self.failed(e)
+            return PolicyResult(pc.say("product_facts_unavailable"), "answer")
+
+
+class Actions:
+    """Builds the policy table: ``Actions(...).table()`` -> {policy name: callable}."""
+
+    def __init__(self, knowledge: Knowledge, searcher: Searcher, cache: TextCache,
+                 orders: OrderService | OrderPolicy, graph: GraphGuard) -> None:
+        self.knowledge = knowledge
+        self.graph = graph
+        self.products = ProductPolicy(knowledge)
+        self.kb = KnowledgePolicy(searcher, cache)
+        self.order_policy = orders if isinstance(orders, OrderPolicy) else OrderPolicy(orders)
+        self.sizes = SizePolicy(knowledge, searcher, cache)
+        # The routing data's cue lists; the engine sets them once the table is validated.
+        self.cues: Cues | None = None
+        # Search, comparison and help to buy (dialog.policies.shopping.ShoppingGuide), set by the runtime.
+        self.shopping = None
+
+    def table(self) -> dict[str, Policy]:
+        return {
+            "handoff_anger": self._say_handoff("handoff_anger", "anger"),
+            "handoff_explicit": self._say_handoff("handoff_explicit", "explicit"),
+            "handoff_dispute": self._say_handoff("handoff_dispute", "dispute"),
+            "greeting": lambda u, pc, r: PolicyResult(pc.say("greeting"), "answer", resolved=True),
+            "goodbye": lambda u, pc, r: PolicyResult(pc.say("goodbye"), "goodbye", resolved=True),
+            "out_of_scope": lambda u, pc, r: PolicyResult(pc.say("out_of_scope"), "fallback", fallback=True),
+            "choice": self.choice,
+            "order_slot": self.order_slot,
+            "order": self.order,
+            "product": self.product,
+            "size": self.size,
+            "knowledge": self.knowledge_answer,
+            "complaint_help": self.complaint_help,
+            "shopping": self.shop,
+        }
+
+    @staticmethod
+    def _say_handoff(template: str, reason: str) -> Policy:
+        return lambda u, pc, r: PolicyResult(pc.say(template), "handoff", handoff_reason=reason)
+
+    # --- shopping -----------------------------------------------------------------------
+    def shop(self, u: Understanding, pc: PolicyContext, route: Route) -> PolicyResult | None:
+        """Search, comparison and help to buy; declines when the message is not a shopping request."""
+        if self.shopping is None or not self.graph.up():
+            return None
+        try:
+            return self.shopping.route(u, pc)
+        except GRAPH_DOWN as e:
+            self.graph.failed(e)
+            return None
+
+    # --- orders -----------------------------------------------------------------------
+    def order_slot(self, u: Understanding, pc: PolicyContext, route: Route) -> PolicyResult | None:
+        intent = pc.context.pending_intent or "order_status"
+        u.intent, u.unsure = intent, False
+        return self.graph.run(pc, lambda: self.order_policy.answer(u, pc, intent))
+
+    def order(self, u: Understanding, pc: PolicyContext, route: Route) -> PolicyResult | None:
+        intent = route.params.get("intent", u.intent)
+        return self.graph.run(pc, lambda: self.order_policy.answer(u, pc, intent))
+
+    # --- products ---------------------------------------------------------------------
+    def product(self, u: Understanding, pc: PolicyContext, route: Route) -> PolicyResult | None:
+        return self.graph.run(pc, lambda: self._product(u, pc))
+
+    def size(self, u: Understanding, pc: PolicyContext, route: Route) -> PolicyResult | None:
+        link = u.product_link
+        if link is not None and link.candidates:
+            return None  # which product first (the product route asks)
+        product_id = u.product_id or pc.context.last_product_id
+        result = self.graph.run(pc, lambda: self.sizes.answer(u, pc, product_id))
+        if result is not None and product_id:
+            pc.context.last_product_id = product_id
+        return result
+
+    def _product(self, u: Understanding, pc: PolicyContext) -> PolicyResult | None:
+        ctx = pc.context
+        link = u.product_link
+        if wants_cheapest(u.text):
+            category = next((e.value for e in u.entities if e.type == "category"), None)
+            ids = [link.value, *link.candidates] if link and link.candidates else None
+            found = self.products.cheapest(pc, self.knowledge, category, ids)
+            if found is not None:
+                ctx.last_product_id = found.sources[0].id
+                return found
+        if link is not None and link.candidates:
+            options = [link.value, *link.candidates][:3]
+            names = []
+            for pid in options:
+                info = self.knowledge.product(pid)
+                names.append(info.display_name if info else pid)
+            ctx.pending_options = options
+            ctx.pending_option_kind = "product"
+            ctx.pending_intent = u.intent
+            lines = "\n".join(f"{i}. {n}" for i, n in enumerate(names, 1))
+            return PolicyResult(pc.say("ask_which_product", options=lines), "clarify",
+                                [Source("product", pid) for pid in options], suggestions=names)
+        product_id = u.product_id or ctx.last_product_id
+        if product_id is None:
+            if u.intent in ("price_promotion", "size_advice"):
+                return None  # a general question: the FAQ may answer it
+            ctx.pending_intent = u.intent
+            return PolicyResult(pc.say("ask_product"), "ask_product")
+        ctx.last_product_id = product_id
+        if u.attributes:
+            ctx.last_variant_attrs = dict(u.attributes)
+        return self.products.answer(u, pc, product_id)
+
+    def choice(self, u: Understanding, pc: PolicyContext, route: Route) -> PolicyResult | None:
+        ctx = pc.context
+        index = (u.choice or 1) - 1
+        if index >= len(ctx.pending_options):
+            return PolicyResult(pc.say("fallback"), "fallback", fallback=True)
+        chosen = ctx.pending_options[index]
+        kind = ctx.pending_option_kind
+        ctx.pending_options, ctx.pending_option_kind = [], None
+        if kind == "faq":
+            u.intent = ctx.last_intent or u.intent
+            return self.kb.answer_choice(pc, chosen)
+        ctx.last_product_id = chosen
+        u.intent = ctx.pending_intent or "product_attribute"
+        u.product_link = None
+        return self.graph.run(pc, lambda: self.products.answer(u, pc, chosen))
+
+    # --- knowledge ------------------------------------------------------------------------
+    def knowledge_answer(self, u: Understanding, pc: PolicyContext, route: Route | None = None) -> PolicyResult:
+        product_id = u.product_id or (pc.context.last_product_id if u.coreference else None)
+        name = None
+        knowledge: Knowledge | None = self.knowledge if self.graph.up() else None
+        if knowledge is None:
+            product_id = None
+        if product_id:
+            try:
+                info = self.knowledge.product(product_id)
+                name = info.display_name if info else None
+            except GRAPH_DOWN as e:
+                self.graph.failed(e)
+                knowledge, product_id = None, None
+        try:
+            return self.kb.answer(u, pc, knowledge, product_id, name)
+        except GRAPH_DOWN as e:
+            self.graph.failed(e)
+            return self.kb.answer(u, pc, None, None, None)
+
+    def complaint_help(self, u: Understanding, pc: PolicyContext, route: Route) -> PolicyResult:
+        """A concrete problem: apology + the rule or next step + the offer of a person.
+
+        The search looks for the problem, not the complaint's words (投诉, 差评: cue list
+        ``complaint_noise``). With nothing relevant to say, the complaint goes to a person.
+        """
+        problem = self.cues.patterns["complaint_noise"].sub(" ", u.text).strip() if self.cues else u.text
+        found = self.knowledge_answer(replace(u, text=problem or u.text), pc, route)
+        if found.fallback or found.trigger not in ("answer", "clarify"):
+            return PolicyResult(pc.say("handoff_dispute"), "handoff", handoff_reason="dispute")
+        reply = "\n".join((pc.say("complaint_apology"), found.reply, pc.say("complaint_offer_person")))
+        return PolicyResult(reply, found.trigger, found.sources, resolved=found.resolved,
+                            suggestions=found.suggestions)

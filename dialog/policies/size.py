@@ -1,0 +1,100 @@
+"""Size and fit: the size the store's own table recommends for the shopper's
+height, weight, age or foot length (or usual size plus the fit note), with what
+the table says; without a table, say so and list the sizes on sale."""
+
+from __future__ import annotations
+
+import re
+
+from dialog.policies.base import Knowledge, PolicyContext, PolicyResult, Searcher, TextCache
+from dialog.sizing import SizeRow, parse_fit, parse_measures, parse_table, recommend, shifted_size
+from dialog.understand import Understanding
+from schema.types import Source
+
+_SIZE_KEY = re.compile(r"size|尺码|尺寸|码数|鞋码", re.I)
+_MEASURE_LABEL = {"height": ("身高", "cm"), "weight": ("体重", "kg"), "age": ("", "岁"), "foot": ("脚长", "cm")}
+_FAQ_K = 3
+
+
+def _measure_text(measures: dict) -> str:
+    parts = []
+    for dim, (label, unit) in _MEASURE_LABEL.items():
+        if isinstance(measures.get(dim), float):
+            parts.append(f"{label}{measures[dim]:g}{unit}")
+    return "、".join(parts)
+
+
+class SizePolicy:
+    def __init__(self, knowledge: Knowledge, searcher: Searcher, cache: TextCache) -> None:
+        self.knowledge = knowledge
+        self.searcher = searcher
+        self.cache = cache
+
+    def _texts(self, u: Understanding, product_id: str | None) -> list[tuple[Source, str, str]]:
+        """(source, label for the reply, text) in the order they are trusted: the product's own first."""
+        out: list[tuple[Source, str, str]] = []
+        if product_id:
+            product = self.knowledge.product(product_id)
+            if product is not None:
+                own = [product.description or ""]
+                own += [" ".join(vals) for vals in product.options.values()]
+                own += [" ".join(v.attributes.values()) for v in self.knowledge.variants(product_id)]
+                out.append((Source("product", product_id), "商品详情", "；".join(t for t in own if t)))
+        for hit in self.searcher.search(u.text, k=_FAQ_K):
+            faq = self.cache.faq.get(hit.id)
+            if faq is not None:
+                out.append((Source("faq", faq.faq_id), f"「{faq.question}」", faq.answer))
+        return out
+
+    def _sizes(self, product_id: str) -> list[str]:
+        product = self.knowledge.product(product_id)
+        values: dict[str, None] = {}
+        for v in self.knowledge.variants(product_id):
+            for k, val in v.attributes.items():
+                if _SIZE_KEY.search(k) and v.stock > 0:
+                    values[val] = None
+        if product is not None:
+            for k, vals in product.options.items():
+                if _SIZE_KEY.search(k):
+                    values.update(dict.fromkeys(vals))
+        return list(values)
+
+    def answer(self, u: Understanding, pc: PolicyContext, product_id: str | None) -> PolicyResult | None:
+        """Recommend from a table; None (decline) when there is neither a product nor a table."""
+        measures = parse_measures(u.text)
+        texts = self._texts(u, product_id)
+        name = None
+        if product_id:
+            info = self.knowledge.product(product_id)
+            name = info.display_name if info else product_id
+        usual = measures.get("usual")
+        if isinstance(usual, str):
+            for source, label, text in texts:
+                note = parse_fit(text)
+                if note is not None:
+                    size = shifted_size(usual, note, self._sizes(product_id) if product_id else [])
+                    if size:
+                        return PolicyResult(pc.say("size_fit", source=label, note=note.text, usual=usual, size=size),
+                                            "answer", [source], resolved=True)
+        first_table: tuple[Source, str, list[SizeRow]] | None = None
+        for source, label, text in texts:
+            rows = parse_table(text)
+            if not rows:
+                continue
+            first_table = first_table or (source, label, rows)
+            found = recommend(rows, measures)
+            if found is not None:
+                size, used = found
+                quoted = "；".join(dict.fromkeys(r.text for r in used))
+                return PolicyResult(pc.say("size_recommend", source=label, rows=quoted,
+                                           measure=_measure_text(measures), size=size), "answer", [source],
+                                    resolved=True)
+        if first_table is not None and not any(isinstance(v, float) for v in measures.values()):
+            source, label, rows = first_table
+            listed = "；".join(dict.fromkeys(r.text for r in rows))
+            return PolicyResult(pc.say("size_table", source=label, rows=listed), "answer", [source], resolved=True)
+        if product_id:
+            sizes = self._sizes(product_id)
+            return PolicyResult(pc.say("size_no_table", product=name, sizes="、".join(sizes) or "见商品页"),
+                                "answer", [Source("product", product_id)], resolved=True)
+        return None

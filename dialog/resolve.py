@@ -1,0 +1,114 @@
+"""Understanding that needs the store's data, applied after ``understand``:
+
+- a clarification answered by a fragment of one option (``dialog.clarify``);
+- 那…的呢 / 原味的那款呢: a move to a sibling product of the same family (same
+  brand or category as the product last discussed, its name differing in the
+  word the shopper named), when that word is not a variant of the current product.
+
+Product facts come from the cached catalogue (``TextCache.products``), which the
+knowledge watcher refreshes with every change of the graph.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from dialog.actions import GRAPH_DOWN
+from dialog.clarify import OptionText, resolve_fragment
+from dialog.policies.base import Knowledge, TextCache
+from dialog.routing import Cues
+from dialog.understand import Understanding
+from schema.conversation import DialogState, SessionContext
+from schema.types import EntityLink, ProductInfo
+
+_FILLER = re.compile(r"^(?:那|那个|那款|换成|换|要是|如果是|改成|有没有|看看|还有)+|(?:的|那款|那个|那种|款|呢|吗|嘛|"
+                     r"有吗|有没有|怎么样|多少钱|咋样|如何|还有吗)+$")
+_MAX_WORD = 8
+
+
+def _norm(text: str | None) -> str:
+    return unicodedata.normalize("NFKC", text or "").lower().replace(" ", "")
+
+
+class ContextResolver:
+    def __init__(self, knowledge: Knowledge, cache: TextCache, cues: Cues) -> None:
+        self.knowledge = knowledge
+        self.cache = cache
+        self.cues = cues
+
+    def apply(self, u: Understanding, ctx: SessionContext, product_intents: frozenset[str]) -> None:
+        if ctx.state == DialogState.CLARIFY and ctx.pending_options and u.choice is None:
+            index = resolve_fragment(u.text, self._options(ctx))
+            if index is not None:
+                u.choice = index + 1
+                return
+        if u.product_link is None and ctx.last_product_id and self.cues.has("continuation", u.text):
+            sibling = self._sibling(u.text, ctx.last_product_id)
+            if sibling is not None:
+                word, pid = sibling
+                u.product_link = EntityLink(word, 0, len(word), "product", pid, 1.0)
+                u.attributes = {k: v for k, v in u.attributes.items() if _norm(v) not in _norm(word)}
+                if ctx.last_intent in product_intents and (u.unsure or u.intent not in product_intents):
+                    u.intent, u.unsure = ctx.last_intent, False
+                u.coreference = True
+
+    # --- fragments ---------------------------------------------------------------------
+    def _options(self, ctx: SessionContext) -> list[OptionText]:
+        if ctx.pending_option_kind == "faq":
+            return [OptionText(self.cache.faq[i].question if i in self.cache.faq else i) for i in ctx.pending_options]
+        out = []
+        for pid in ctx.pending_options:
+            info = self.cache.products.get(pid) or self.knowledge.product(pid)
+            if info is None:
+                out.append(OptionText(pid))
+                continue
+            values = [v for vals in info.options.values() for v in vals]
+            try:
+                values += [val for v in self.knowledge.variants(pid) for val in v.attributes.values()]
+            except GRAPH_DOWN:  # variants only sharpen the match; names suffice
+                pass
+            out.append(OptionText(info.display_name, tuple(dict.fromkeys(values)), info.price))
+        return out
+
+    # --- siblings ----------------------------------------------------------------------
+    def _sibling(self, text: str, current_id: str) -> tuple[str, str] | None:
+        word = _FILLER.sub("", _norm(text))
+        if not word or len(word) > _MAX_WORD:
+            return None
+        current = self.cache.products.get(current_id)
+        if current is None or word in _norm(current.name):
+            return None
+        if any(word in _norm(v) or _norm(v) in word for vals in current.options.values() for v in vals):
+            return None
+        try:
+            if any(word in _norm(val) or _norm(val) in word
+                   for v in self.knowledge.variants(current_id) for val in v.attributes.values()):
+                return None  # a variant of the product being discussed, not a sibling
+        except GRAPH_DOWN:  # without variants the family check still holds
+            pass
+        scored: list[tuple[float, str]] = []
+        for pid, p in self.cache.products.items():
+            if pid == current_id or word not in _norm(p.name) + "".join(_norm(a) for a in p.aliases):
+                continue
+            family = 2.0 * _same(p.brand, current.brand) + 1.0 * _same(p.category, current.category)
+            if family == 0:
+                continue
+            scored.append((family + _name_overlap(p, current, word), pid))
+        if not scored:
+            return None
+        scored.sort(reverse=True)
+        if len(scored) > 1 and scored[0][0] == scored[1][0]:
+            return None
+        return word, scored[0][1]
+
+
+def _same(a: str | None, b: str | None) -> bool:
+    return bool(a) and a == b
+
+
+def _name_overlap(p: ProductInfo, current: ProductInfo, word: str) -> float:
+    """Share of the current name's characters the sibling keeps once the named word is removed."""
+    rest = set(_norm(p.name).replace(word, ""))
+    base = set(_norm(current.name))
+    return len(rest & base) / max(len(base), 1)
