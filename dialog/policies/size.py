@@ -4,14 +4,12 @@ the table says; without a table, say so and list the sizes on sale."""
 
 from __future__ import annotations
 
-import re
-
 from dialog.policies.base import Knowledge, PolicyContext, PolicyResult, Searcher, TextCache
 from dialog.sizing import SizeRow, parse_fit, parse_measures, parse_table, recommend, shifted_size
 from dialog.understand import Understanding
+from schema.attribute_names import family
 from schema.types import Source
 
-_SIZE_KEY = re.compile(r"size|尺码|尺寸|码数|鞋码", re.I)
 _MEASURE_LABEL = {"height": ("身高", "cm"), "weight": ("体重", "kg"), "age": ("", "岁"), "foot": ("脚长", "cm")}
 _FAQ_K = 3
 
@@ -51,11 +49,11 @@ class SizePolicy:
         values: dict[str, None] = {}
         for v in self.knowledge.variants(product_id):
             for k, val in v.attributes.items():
-                if _SIZE_KEY.search(k) and v.stock > 0:
+                if family(k) == "size" and v.stock > 0:
                     values[val] = None
         if product is not None:
             for k, vals in product.options.items():
-                if _SIZE_KEY.search(k):
+                if family(k) == "size":
                     values.update(dict.fromkeys(vals))
         return list(values)
 
