@@ -41,6 +41,15 @@ _ASK = {
 }
 
 
+# The shopper asks which size to take (as opposed to naming a size: 26寸的呢).
+_ASKS_SIZE = re.compile(r"多大|几码|什么码|哪个码|哪一码|尺码表|尺寸表|怎么选|选哪|选多大|穿多大|买多大|合适|偏大|偏小|"
+                        r"几号|多少码|适合.{0,4}(?:身高|体重|岁|孩子)")
+
+
+def asks_for_size(text: str) -> bool:
+    return bool(_ASKS_SIZE.search(unicodedata.normalize("NFKC", text)))
+
+
 @dataclass(frozen=True)
 class SizeRow:
     dim: str

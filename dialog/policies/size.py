@@ -5,7 +5,15 @@ the table says; without a table, say so and list the sizes on sale."""
 from __future__ import annotations
 
 from dialog.policies.base import Knowledge, PolicyContext, PolicyResult, Searcher, TextCache
-from dialog.sizing import SizeRow, parse_fit, parse_measures, parse_table, recommend, shifted_size
+from dialog.sizing import (
+    SizeRow,
+    asks_for_size,
+    parse_fit,
+    parse_measures,
+    parse_table,
+    recommend,
+    shifted_size,
+)
 from dialog.understand import Understanding
 from schema.attribute_names import family
 from schema.types import Source
@@ -60,6 +68,8 @@ class SizePolicy:
     def answer(self, u: Understanding, pc: PolicyContext, product_id: str | None) -> PolicyResult | None:
         """Recommend from a table; None (decline) when there is neither a product nor a table."""
         measures = parse_measures(u.text)
+        if not measures and not asks_for_size(u.text):
+            return None  # names a size (26寸的呢) rather than asking which one: the product route answers
         texts = self._texts(u, product_id)
         name = None
         if product_id:

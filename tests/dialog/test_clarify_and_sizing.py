@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from dialog.clarify import OptionText, resolve_fragment
-from dialog.sizing import parse_fit, parse_measures, parse_table, recommend, shifted_size
+from dialog.sizing import asks_for_size, parse_fit, parse_measures, parse_table, recommend, shifted_size
 
 BAGS = [OptionText("甲牌 单人睡袋", ("单人",), 199.0), OptionText("甲牌 双人睡袋", ("双人",), 299.0)]
 CUPS = [OptionText("乙牌 保温杯 500ml", ("500ml",), 89.0), OptionText("乙牌 保温杯 750ml", ("750ml",), 109.0)]
@@ -60,3 +60,8 @@ def test_fit_note_moves_the_usual_size():
     assert shifted_size("39", note, ["38", "39", "40"]) == "40"
     assert parse_fit("鞋子偏大一码").offset == -1.0
     assert parse_fit("这款没有说明") is None
+
+
+def test_asking_for_a_size_is_told_from_naming_one():
+    assert asks_for_size("孩子7岁买多大的") and asks_for_size("尺码表发一下") and asks_for_size("平时39这款拿几码")
+    assert not asks_for_size("26寸的呢") and not asks_for_size("XL的还有吗")

@@ -108,6 +108,8 @@ def _route(text: str, intent: str, state: DialogState = DialogState.IDLE, declin
     ("收货人能改吗", "change_address", "order_information"),
     ("发货了还能取消订单吗", "cancel_order", "order_information"),
     ("取消订单一般多久退款", "cancel_order", "order_information"),
+    ("地址能改几次", "change_address", "order_information"),
+    ("付款一小时了 取消还来得及吗", "cancel_order", "order_information"),
     ("帮我把地址改成公司地址", "change_address", "order"),
     ("我要取消订单", "cancel_order", "order"),
     ("刚下的单能取消吗", "cancel_order", "order"),
