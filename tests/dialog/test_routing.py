@@ -112,6 +112,7 @@ def _route(text: str, intent: str, state: DialogState = DialogState.IDLE, declin
     ("付款一小时了 取消还来得及吗", "cancel_order", "order_information"),
     ("帮我把地址改成公司地址", "change_address", "order"),
     ("我要取消订单", "cancel_order", "order"),
+    ("我昨天拍的那件 地址写错了 能改吗", "change_address", "order"),
     ("刚下的单能取消吗", "cancel_order", "order"),
     ("我的快递到哪了", "shipping", "own_parcel"),
     ("一般几天能到", "shipping", "knowledge"),
