@@ -23,7 +23,8 @@ def test_seed_record_validates_with_options_and_total_stock():
 
 @pytest.mark.parametrize("data,field", [
     ({"product_id": "P1", "size": ["S"]}, "size"),  # extra fields only under attributes
-    ({"product_id": "P1", "attributes": {"颜色": ["红"]}}, "attributes"),
+    ({"product_id": "P1", "attributes": {"库存": ["红"]}}, "attributes"),  # reserved: shadows stock
+    ({"product_id": "P1", "attributes": {"颜 色!": ["红"]}}, "attributes"),  # not letters/digits/_
     ({"product_id": "P1", "attributes": {"stock": 1.5}}, "attributes.stock"),
     ({"product_id": "P1", "category": "服装//裙"}, "category"),
     ({"product_id": " ", "price": 1}, "product_id"),
@@ -32,6 +33,11 @@ def test_product_strictness(data, field):
     with pytest.raises(ValidationError) as info:
         ProductRecord.model_validate(data)
     assert field in {".".join(str(p) for p in e["loc"]) for e in info.value.errors()}
+
+
+def test_seed_option_names_may_be_chinese():
+    record = ProductRecord.model_validate({"product_id": "P1", "attributes": {"颜色": ["红", "黑"], "stock": 3}})
+    assert record.attributes.options() == {"颜色": ["红", "黑"]}
 
 
 def test_order_phone_is_normalised_and_times_get_china_zone():
