@@ -51,7 +51,10 @@ def served(demo_graph, settings, redis_server, tmp_path_factory) -> Iterator[tup
     env = {**os.environ, "NEO4J_URI": settings.bolt_uri, "YEBAN_VAR_DIR": str(settings.var_dir),
            "YEBAN_ENCODER_MODEL": str(load_settings().default_encoder_dir),
            "YEBAN_REDIS_URL": redis_server.url, "YEBAN_API_HOST": "127.0.0.1", "YEBAN_API_PORT": str(port),
-           "YEBAN_API_TOKENS": f"{AGENT_TOKEN}:agent:gina", "YEBAN_ENV_FILE": str(logs / "none.env")}
+           "YEBAN_API_TOKENS": f"{AGENT_TOKEN}:agent:gina",
+           # Agents on duty around the clock: these tests are about the in-hours hand-off (the
+           # bot stays silent while a person has the conversation), whatever time CI runs.
+           "YEBAN_AGENT_HOURS": "00:00-24:00", "YEBAN_ENV_FILE": str(logs / "none.env")}
     with open(logs / "out.log", "wb") as out, open(logs / "err.log", "wb") as err:
         proc = subprocess.Popen([str(GUNICORN), "-c", "gunicorn.conf.py", "qa_api.wsgi:create_wsgi_app()"],
                                 cwd=PROJECT_ROOT, env=env, stdout=out, stderr=err, start_new_session=True)
