@@ -7,7 +7,6 @@ build lock when the texts changed."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
