@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import neo4j
-
+from graph.driver import GraphReader
 from graph.queries import conversion as q
 
 
@@ -30,15 +29,8 @@ def _native(value: Any) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-class OrderFacts:
-    def __init__(self, driver: neo4j.Driver, database: str) -> None:
-        self._driver = driver
-        self._database = database
-
-    def _read(self, query: str, **params: Any) -> list[neo4j.Record]:
-        records, _, _ = self._driver.execute_query(query, params, database_=self._database,
-                                                   routing_=neo4j.RoutingControl.READ)
-        return records
+class OrderFacts(GraphReader):
+    """The facts of loaded orders that conversion attribution needs."""
 
     def orders(self, order_ids: Sequence[str]) -> list[OrderFact]:
         out = []

@@ -64,3 +64,17 @@ def connect(settings: Settings) -> neo4j.Driver:
         raise
     logger.debug("connected to %s", settings.bolt_uri)
     return driver
+
+
+class GraphReader:
+    """Base for the read-side services: holds the driver (passed in, never created here)
+    and runs one parameterised read query on the configured database."""
+
+    def __init__(self, driver: neo4j.Driver, database: str) -> None:
+        self._driver = driver
+        self._database = database
+
+    def _read(self, query: str, **params: object) -> list[neo4j.Record]:
+        records, _, _ = self._driver.execute_query(query, params, database_=self._database,
+                                                   routing_=neo4j.RoutingControl.READ)
+        return records

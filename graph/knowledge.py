@@ -17,6 +17,7 @@ from typing import Any
 
 import neo4j
 
+from graph.driver import GraphReader
 from graph.queries import knowledge as q
 from schema.attribute_names import equivalent_keys, lexicon_type, norm, same_attribute
 from schema.lexicon import CatalogLexicon, LexiconEntry, merge_entries
@@ -71,17 +72,9 @@ def _clause(r: neo4j.Record) -> ClauseInfo:
 STORE_TZ = timezone(timedelta(hours=8))
 
 
-class GraphKnowledge:
+class GraphKnowledge(GraphReader):
     """Answers the dialogue layer's factual questions from Neo4j."""
 
-    def __init__(self, driver: neo4j.Driver, database: str) -> None:
-        self._driver = driver
-        self._database = database
-
-    def _read(self, query: str, **params: Any) -> list[neo4j.Record]:
-        records, _, _ = self._driver.execute_query(query, params, database_=self._database,
-                                                   routing_=neo4j.RoutingControl.READ)
-        return records
 
     def knowledge_version(self) -> int:
         return knowledge_version(self._driver, self._database)

@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import neo4j
 
+from graph.driver import GraphReader
 from graph.knowledge import knowledge_version, product_from_props
 from graph.queries import search as q
 from schema.types import ProductInfo, VariantInfo
@@ -42,17 +42,9 @@ def document_text(name: str | None, brand: str | None, category: str | None, des
     return "｜".join(p.strip() for p in parts if p and p.strip())
 
 
-class ProductSearch:
+class ProductSearch(GraphReader):
     """Runs the candidate query; constructed with a driver (cheap)."""
 
-    def __init__(self, driver: neo4j.Driver, database: str) -> None:
-        self._driver = driver
-        self._database = database
-
-    def _read(self, query: str, **params: Any) -> list[neo4j.Record]:
-        records, _, _ = self._driver.execute_query(query, params, database_=self._database,
-                                                   routing_=neo4j.RoutingControl.READ)
-        return records
 
     def candidates(self, *, category: str | None = None, product_ids: Sequence[str] | None = None,
                    min_price: float | None = None, max_price: float | None = None,
