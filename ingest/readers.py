@@ -122,7 +122,7 @@ def read_source(src: SourceFile, vocab: StoreVocabulary = EMPTY) -> tuple[list[R
             raise InputError(f"{src.display}: {src.kind} must be JSON Lines, not CSV")
         records, issues = _read_jsonl(src.path, src.display, src.kind)
         if src.kind == "orders":
-            _map_statuses(records, vocab)
+            _map_orders(records, vocab)
         return records, issues
     except UnicodeDecodeError as e:
         raise InputError(f"{src.display}: not UTF-8 text ({e.reason} at byte {e.start})") from e
@@ -165,8 +165,12 @@ def csv_number(text: str, integer: bool = False) -> Any:
     return value
 
 
-def _map_statuses(records: list[RawRecord], vocab: StoreVocabulary) -> None:
+def _map_orders(records: list[RawRecord], vocab: StoreVocabulary) -> None:
+    """The store's order keys (买家ID) and statuses (交易成功) in yeban's words."""
     for raw in records:
+        raw.data, problems = vocab.order_keys(raw.data)
+        for key, reason in problems:
+            raw.issues.append(ValidationIssue(file=raw.file, line=raw.line, field=key, reason=reason))
         if "status" not in raw.data:
             continue
         status, problem = vocab.status(raw.data["status"])

@@ -10,7 +10,9 @@ word is a ``file:line status`` error that names it and says to extend the map.
 
 *Column map*: a JSON object ``{"header": "field"}`` that applies to every CSV
 file, or one such object per kind under ``"products"`` / ``"stock"`` (both forms
-may be mixed: a kind's own entries win). A field is a column of that kind's CSV
+may be mixed: a kind's own entries win). An ``"orders"`` object renames the
+keys of order records (JSON Lines) the same way, e.g. ``{"orders": {"买家ID":
+"user_id"}}``; the flat form does not apply to orders. A field is a column of that kind's CSV
 layout (products: ``product_id name brand category price description aliases
 policies sku color size stock variant_price attr_<name>``; stock: ``sku stock
 delta``), or ``null`` / ``"-"`` for an informational column that is read and
@@ -41,11 +43,16 @@ CSV_KINDS = ("products", "stock")
 PRODUCT_CSV_FIELDS = ("product_id", "name", "brand", "category", "price", "description", "aliases", "policies",
                       "sku", "color", "size", "stock", "variant_price")
 STOCK_CSV_FIELDS = ("sku", "stock", "delta")
+ORDER_FIELDS = ("order_id", "phone", "user_id", "status", "items", "created_at", "paid_at", "shipped_at", "carrier",
+                "tracking_no", "address")
+MAPPED_KINDS = (*CSV_KINDS, "orders")
 # Columns a stock file may carry for people (the product's name): read, not stored.
 STOCK_INFORMATIONAL = ("name",)
 
 
 def _valid_field(kind: str, target: str) -> bool:
+    if kind == "orders":
+        return target in ORDER_FIELDS
     if kind == "stock":
         return target in STOCK_CSV_FIELDS or target in STOCK_INFORMATIONAL
     return target in PRODUCT_CSV_FIELDS or (target.startswith("attr_") and len(target) > 5)
@@ -68,9 +75,9 @@ def general_columns() -> dict[str, dict[str, str]]:
     """kind -> normalised header -> field, from ``column_names.json`` (checked on first use)."""
     data = json.loads(COLUMN_NAMES_FILE.read_text(encoding="utf-8"))
     out: dict[str, dict[str, str]] = {}
-    for kind in CSV_KINDS:
+    for kind in MAPPED_KINDS:
         table: dict[str, str] = {}
-        for target, headers in data[kind].items():
+        for target, headers in data.get(kind, {}).items():
             if not _valid_field(kind, target):
                 raise InputError(f"{COLUMN_NAMES_FILE.name}: {kind}: {target!r} is not a {kind} CSV column")
             for header in headers:
@@ -106,15 +113,15 @@ class StoreVocabulary:
                     raise InputError(f"{status_map}: {word!r} maps to {target!r}, which is not a status; "
                                      f"use one of {' '.join(ORDER_STATUSES)}")
                 statuses[word.strip()] = target
-        by_kind: dict[str, dict[str, str | None]] = {kind: {} for kind in CSV_KINDS}
+        by_kind: dict[str, dict[str, str | None]] = {kind: {} for kind in MAPPED_KINDS}
         if columns is not None:
             data = _read_json_object(columns, "column map")
-            flat = {k: v for k, v in data.items() if k not in CSV_KINDS}
-            for kind in CSV_KINDS:
+            flat = {k: v for k, v in data.items() if k not in MAPPED_KINDS}
+            for kind in MAPPED_KINDS:
                 section = data.get(kind, {})
                 if not isinstance(section, dict):
                     raise InputError(f"{columns}: {kind!r} must be an object of header -> field")
-                for header, target in {**flat, **section}.items():
+                for header, target in ({**flat, **section} if kind in CSV_KINDS else section).items():
                     if target in _IGNORE_MARKERS:
                         by_kind[kind][norm(header)] = IGNORE
                     elif isinstance(target, str) and _valid_field(kind, target):
@@ -152,6 +159,33 @@ class StoreVocabulary:
         where = f"the column map ({self.columns_file})" if self.columns_file else "a column map (--columns FILE)"
         return None, (f"unknown column {header!r}: add it to {where} as "
                       f"{{{json.dumps(header, ensure_ascii=False)}: \"<field>\"}}, or null to ignore it")
+
+    def order_keys(self, data: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        """An order record with the store's key names renamed to yeban's, and (key, reason) for unknown keys.
+
+        Keys already named like an order field stay; a key the maps ignore is
+        dropped; two keys naming one field is a problem of the second.
+        """
+        out: dict[str, Any] = {}
+        problems: list[tuple[str, str]] = []
+        for key, value in data.items():
+            if key in ORDER_FIELDS:
+                target = key
+            else:
+                target, problem = self.column("orders", key)
+                if problem:
+                    where = f"the column map ({self.columns_file})" if self.columns_file else "a column map (--columns FILE)"
+                    problems.append((key, f"unknown order field {key!r}: not one of {' '.join(ORDER_FIELDS)}; add it to "
+                                          f"{where} under \"orders\", e.g. {{\"orders\": "
+                                          f"{{{json.dumps(key, ensure_ascii=False)}: \"user_id\"}}}}, or null to ignore it"))
+                    continue
+                if target is None:
+                    continue
+            if target in out:
+                problems.append((key, f"{key!r} and another key both give the order's {target}"))
+                continue
+            out[target] = value
+        return out, problems
 
     def header(self, kind: str, headers: list[str]) -> tuple[list[str | None], list[str]]:
         """Fields of a CSV header row (None = ignored column) and the reasons for unknown headers."""

@@ -275,6 +275,9 @@ class OrderRecord(_Record):
 
     order_id: Id
     phone: Annotated[str, BeforeValidator(_phone_digits)]
+    # The shop platform's buyer account, when the export has one: conversion
+    # attribution matches it against the chat's user_id (dialog.conversion).
+    user_id: Id | None = None
     status: Literal["待付款", "已付款", "已发货", "已签收", "已取消", "退款中", "已退款"]
     items: list[OrderItem] = Field(min_length=1)
     created_at: When

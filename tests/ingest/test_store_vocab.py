@@ -246,3 +246,36 @@ def test_cli_load_with_maps_then_unchanged_reload(settings, graph_db, tmp_path):
     bad = run_cli(settings, "load", str(store))  # without the status map
     assert bad.returncode == 1 and "unknown order status '等待发货'" in bad.stderr
     assert "nothing was written" in bad.stderr
+
+
+# --- order keys ---------------------------------------------------------------------------
+def test_order_export_keys_map_to_order_fields_and_the_buyer_account_is_kept(graph_db, db, salt, tmp_path):
+    store = tmp_path / "shop"
+    store.mkdir()
+    write_jsonl(store / "products.jsonl", SHOP_PRODUCTS)
+    own = {k: v for k, v in ORDER.items() if k != "order_id"}
+    write_jsonl(store / "orders.jsonl", [
+        {**own, "order_id": "2701101530000001", "status": "已付款", "用户标识": "buyer-a", "渠道": "app"},
+        {**own, "order_id": "2701101530000002", "status": "已付款", "买家ID": "buyer-b"},  # general ERP name
+        {**own, "order_id": "2701101530000003", "status": "已付款"},                       # no account at all
+    ])
+    (tmp_path / "columns.json").write_text(json.dumps({"orders": {"用户标识": "user_id", "渠道": None}},
+                                                      ensure_ascii=False), encoding="utf-8")
+    vocab = StoreVocabulary.from_files(columns=tmp_path / "columns.json")
+    _loader(graph_db, db, salt, tmp_path, vocab).load([store])
+    rows, _, _ = graph_db.execute_query("MATCH (o:Order) RETURN o.order_id AS id, o.user_id AS user, "
+                                        "keys(o) AS keys ORDER BY id", database_=db)
+    assert [(r["id"][-1], r["user"]) for r in rows] == [("1", "buyer-a"), ("2", "buyer-b"), ("3", None)]
+    assert not any("渠道" in r["keys"] for r in rows)  # an ignored key is read, never stored
+
+
+def test_unknown_order_key_names_the_key_and_the_orders_map(graph_db, db, salt, tmp_path):
+    store = _order_store(tmp_path, "已付款")
+    rows = [json.loads(line) for line in (store / "orders.jsonl").read_text(encoding="utf-8").splitlines()]
+    write_jsonl(store / "orders.jsonl", [{**rows[0], "下单渠道编码": "x1"}])
+    with pytest.raises(ValidationFailed) as info:
+        _loader(graph_db, db, salt, tmp_path).load([store])
+    (issue,) = info.value.issues
+    assert (issue.line, issue.field) == (1, "下单渠道编码")
+    assert "unknown order field" in issue.reason and '"orders"' in issue.reason and "user_id" in issue.reason
+    assert snapshot(graph_db, db) == {"nodes": [], "rels": []}
