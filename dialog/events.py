@@ -136,6 +136,12 @@ class SqliteEventLog:
         with self._connect() as conn:
             return conn.execute("DELETE FROM events WHERE session_id = ?", (session_id,)).rowcount
 
+    def last_event_at(self, session_id: str) -> datetime | None:
+        """When the session's latest event happened (UTC), or None: none recorded, erased or purged."""
+        with self._connect() as conn:
+            row = conn.execute("SELECT max(at_ts) FROM events WHERE session_id = ?", (session_id,)).fetchone()
+        return None if row is None or row[0] is None else datetime.fromtimestamp(row[0], UTC)
+
     def count(self) -> int:
         with self._connect() as conn:
             return int(conn.execute("SELECT count(*) FROM events").fetchone()[0])

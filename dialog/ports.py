@@ -51,6 +51,8 @@ class EventLog(Protocol):
 
     def delete_for_session(self, session_id: str) -> int: ...
 
+    def last_event_at(self, session_id: str) -> datetime | None: ...
+
 
 class ChatEngine(Protocol):
     """What the API calls; ``dialog.engine.DialogEngine`` implements it."""

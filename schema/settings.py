@@ -125,6 +125,9 @@ class Settings(BaseSettings):
     product_url_template: str = ""
     # Orders loaded within this many hours after a session are attributed to it (leads -> conversions).
     conversion_window_h: float = 72.0
+    # A shopper may still rate a conversation this many hours after its last message,
+    # even once the session itself has expired (the event log is the eligibility record).
+    rating_window_h: float = Field(default=24.0, ge=0)
     # Analytics events (var/events.sqlite3, messages masked) are deleted after this many days.
     events_retention_days: float = 90.0
     # Orders: a verified order stays open to its session this long; failed verifications are

@@ -189,3 +189,53 @@ def test_lead_is_converted_by_a_later_order_load_and_rated(stack, clock):
     asked_ids = {p["product_id"] for p in figures["top_night_products_without_order"]}
     assert asked_ids  # lead-2's dresses were asked about at night without an order
     assert figures["first_reply_p50_ms"] is not None
+
+
+def _change_set(client, kind: str, records: list[dict]) -> None:
+    resp = client.post("/v1/changesets", headers=OPERATOR, json={"kind": kind, "records": records})
+    assert resp.status_code == 201, resp.get_json()
+    applied = client.post(f"/v1/changesets/{resp.get_json()['id']}/apply", headers=OPERATOR)
+    assert applied.status_code == 200, applied.get_json()
+
+
+def test_order_with_the_chat_user_id_converts_the_session_within_the_window_only(stack, clock):
+    client, kg, services = stack
+    user = "night-buyer-7"
+    resp = client.post("/v1/chat", json={"message": "有什么连衣裙推荐", "user_id": user})
+    assert resp.status_code == 200 and resp.get_json()["products"], resp.get_json()
+    sid = resp.get_json()["session_id"]
+    sku = next(v for v in kg.variants(resp.get_json()["products"][0]["product_id"]) if v.stock > 0)
+    before = {c.order_id for c in services.outcomes.conversions()}
+
+    def order(order_id: str, hours: float) -> dict:
+        created = (NIGHT + timedelta(hours=hours)).isoformat()
+        # A phone no session verified: only the platform account can link this order to the chat.
+        return {"order_id": order_id, "phone": "13700009999", "user_id": user, "status": "已付款",
+                "items": [{"sku": sku.sku, "qty": 1}], "created_at": created, "paid_at": created}
+
+    window = services.settings.conversion_window_h
+    _change_set(client, "orders", [order("8800000000000001", window + 5)])      # past the window
+    _change_set(client, "orders", [order("8800000000000002", 6)])               # the next morning
+    _change_set(client, "orders", [{**order("8800000000000003", 7), "user_id": "someone-else"}])
+    new = [c for c in services.outcomes.conversions() if c.order_id not in before]
+    assert [(c.session_id, c.order_id, c.matched_by) for c in new] == [(sid, "8800000000000002", "user_id")]
+    assert new[0].revenue == pytest.approx(sku.price) and new[0].hours_after == pytest.approx(6, abs=0.1)
+
+
+def test_rating_after_the_session_expired_is_accepted_within_the_rating_window(stack, clock):
+    client, _, services = stack
+    sid = chat(client, "rate-late", "有什么耳机推荐")["session_id"]
+    assert services.sessions.delete(sid)  # the session has expired from Redis
+    window = services.settings.rating_window_h
+    clock.now = NIGHT + timedelta(hours=window - 1)
+    late = client.post(f"/v1/sessions/{sid}/rating", json={"score": 4, "comment": "第二天才想起来评价"})
+    assert late.status_code == 201, late.get_json()
+    assert [r.score for r in services.outcomes.ratings() if r.session_id == sid] == [4]
+    clock.now = NIGHT + timedelta(hours=window + 1)
+    too_late = client.post(f"/v1/sessions/{sid}/rating", json={"score": 2})
+    assert too_late.status_code == 404 and "h ago" in too_late.get_json()["error"]["message"], too_late.get_json()
+    assert [r.score for r in services.outcomes.ratings() if r.session_id == sid] == [4]
+    # An erased session leaves no eligibility record behind.
+    clock.now = NIGHT
+    assert client.delete(f"/v1/sessions/{sid}", headers=OPERATOR).status_code == 200
+    assert client.post(f"/v1/sessions/{sid}/rating", json={"score": 5}).status_code == 404
