@@ -7,15 +7,19 @@ Read-only; the Cypher is in ``graph.queries.search``.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import neo4j
 
 from graph.driver import GraphReader
 from graph.knowledge import knowledge_version, product_from_props
 from graph.queries import search as q
+from schema.attribute_names import equivalent_keys, norm
 from schema.types import ProductInfo, VariantInfo
+
+_ASCII_WORD = re.compile(r"[0-9a-z]")
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,43 @@ class Candidate:
 
     product: ProductInfo
     variants: tuple[VariantInfo, ...]
+
+
+@dataclass(frozen=True)
+class Facet:
+    """One attribute constraint: the option (颜色/color/...; None: under any name) and the values that satisfy it."""
+
+    option: str | None
+    values: tuple[str, ...]
+
+    def keys(self) -> list[str] | None:
+        return None if self.option is None else equivalent_keys(self.option)
+
+    def terms(self) -> tuple[list[str], list[str]]:
+        """(exact, partial) normalised values. A value in the shopper's words without
+        Latin letters or digits also matches inside a stored one (黑色 -> 曜石黑); L or
+        42 only ever match exactly (L is not XL)."""
+        exact, partial = [], []
+        for value in self.values:
+            v = norm(value)
+            core = v.removesuffix("色") if len(v) > 1 else v
+            if core and not _ASCII_WORD.search(core):
+                partial.append(core)
+            elif v:
+                exact.append(v)
+        return exact, partial
+
+
+@dataclass(frozen=True)
+class FacetMatches:
+    """Who holds a value for every facet: per product, the matching SKUs with the stored
+    value of each facet (in facet order); variant-less products by their option values."""
+
+    variants: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
+    products: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def product_ids(self) -> list[str]:
+        return sorted({*self.variants, *self.products})
 
 
 def document_text(name: str | None, brand: str | None, category: str | None, description: str | None,
@@ -65,6 +106,27 @@ class ProductSearch(GraphReader):
                 for v in r["variants"])
             out.append(Candidate(product, variants))
         return out
+
+    def facet_matches(self, facets: Sequence[Facet]) -> FacetMatches:
+        """Variants (and variant-less products) with a value for every facet, found from the values' index."""
+        if not facets:
+            return FacetMatches()
+        exact, partial = [], []
+        for n, f in enumerate(facets):
+            e, p = f.terms()
+            exact += [{"facet": n, "value": v} for v in e]
+            partial += [{"facet": n, "value": v} for v in p]
+        params = {"facets": [{"keys": f.keys()} for f in facets], "exact": exact, "partial": partial}
+
+        def in_order(pairs) -> tuple[str, ...]:
+            by_facet = {int(i): value for i, value in pairs}
+            return tuple(by_facet[n] for n in range(len(facets)))
+
+        variants: dict[str, dict[str, tuple[str, ...]]] = {}
+        for r in self._read(q.Q_FACET_VARIANTS, **params):
+            variants.setdefault(r["product_id"], {})[r["sku"]] = in_order(r["values"])
+        products = {r["product_id"]: in_order(r["values"]) for r in self._read(q.Q_FACET_PRODUCTS, **params)}
+        return FacetMatches(variants, products)
 
     def product_documents(self) -> list[ProductDocument]:
         docs = []

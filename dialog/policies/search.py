@@ -2,7 +2,8 @@
 category, attribute values, a price window and a descriptive wish, with why
 each matches; follow-ups on the list (第二个多少钱, 有没有便宜点的, 第一个有L码吗).
 
-Structured constraints go to the graph as parameters (``graph.search``);
+Structured constraints (category, price window, attribute values as facets)
+go to the graph as parameters (``graph.search``);
 a descriptive wish (适合夏天, 送长辈) ranks the candidates by semantic search
 over the product documents of the vector index, restricted to the candidates.
 When nothing satisfies every constraint, the reply names the constraint to
@@ -23,7 +24,7 @@ from dialog.policies.catalog_view import ProductLinks, card, price_range, price_
 from dialog.policies.search_request import SearchRequest, looks_like_search, parse_request
 from dialog.templates import Templates
 from dialog.understand import Understanding
-from graph.search import Candidate
+from graph.search import Candidate, Facet, FacetMatches
 from retrieval.errors import RetrievalError
 from schema.types import EntityLink, RetrievalHit, Source
 
@@ -40,6 +41,8 @@ class CandidateSource(Protocol):
     def candidates(self, *, category: str | None = None, product_ids: Sequence[str] | None = None,
                    min_price: float | None = None, max_price: float | None = None,
                    in_stock_only: bool = True) -> list[Candidate]: ...
+
+    def facet_matches(self, facets: Sequence[Facet]) -> FacetMatches: ...
 
 
 class ProductRanker(Protocol):
@@ -67,17 +70,6 @@ def resolve_list_reference(u: Understanding, last_results: Sequence[str]) -> boo
     return True
 
 
-def _value_matches(wanted: Sequence[str], value: str) -> bool:
-    value = str(value)
-    for w in wanted:
-        if value == w:
-            return True
-        core = w.removesuffix("色") if len(w) > 1 else w
-        if core and len(core) >= 1 and (core in value) and not value.isdigit():
-            return True
-    return False
-
-
 _MEASURE_VALUE = re.compile(r"(\d+(?:\.\d+)?)\s*([a-zA-Z\u4e00-\u9fff]{1,3})")
 _UNIT_ALIASES = {"毫升": "ml", "升": "l", "克": "g", "千克": "kg", "毫安": "mah", "瓦": "w", "厘米": "cm",
                  "英寸": "寸"}
@@ -94,39 +86,8 @@ def _measure_ok(measure, value: str) -> bool:
     return False
 
 
-def _matching_variants(candidate: Candidate, attributes: dict[str, tuple[str, ...]], measure=None):
-    """Variants that satisfy every attribute constraint (any attribute name holding the value)."""
-    if measure is not None:
-        kept = tuple(v for v in candidate.variants if any(_measure_ok(measure, x) for x in v.attributes.values()))
-        if not kept:
-            return [], {}
-        candidate = Candidate(candidate.product, kept)
-        if not attributes:
-            return list(kept), {"measure": variant_label(kept[0].attributes)}
-    if not attributes:
-        return list(candidate.variants), {}
-    if not candidate.variants:
-        options = candidate.product.options
-        labels = {}
-        for key, wanted in attributes.items():
-            hit = next((v for vals in options.values() for v in vals if _value_matches(wanted, v)), None)
-            if hit is None:
-                return [], {}
-            labels[key] = hit
-        return [], labels
-    out, labels = [], {}
-    for v in candidate.variants:
-        found = {}
-        for key, wanted in attributes.items():
-            names = [key] if key in v.attributes else list(v.attributes)
-            hit = next((v.attributes[n] for n in names if _value_matches(wanted, v.attributes[n])), None)
-            if hit is None:
-                break
-            found[key] = hit
-        else:
-            out.append(v)
-            labels = labels or found
-    return out, labels
+def _measured(variants, measure) -> list:
+    return [v for v in variants if any(_measure_ok(measure, x) for x in v.attributes.values())]
 
 
 def _best_sentence(description: str | None, wish: str) -> str | None:
@@ -177,16 +138,41 @@ class SearchPolicy:
 
     # --- finding ------------------------------------------------------------------
     def _find(self, req: SearchRequest, ids: list[str] | None, text: str) -> list[tuple[Candidate, list, dict]]:
+        keys = list(req.attributes)
+        matches = None
+        if keys:
+            # Attribute values are facets of the graph: the products holding every one, by index.
+            facets = [Facet(None if k.startswith("attribute:") else k, vals) for k, vals in req.attributes.items()]
+            matches = self.catalog.facet_matches(facets)
+            allowed = set(matches.product_ids())
+            ids = sorted(allowed) if ids is None else [i for i in ids if i in allowed]
+            if not ids:
+                return []
         candidates = self.catalog.candidates(category=req.category, product_ids=ids, min_price=req.min_price,
                                              max_price=req.max_price)
         matched = []
         for c in candidates:
-            if c.product.product_id in req.exclude:
+            pid = c.product.product_id
+            if pid in req.exclude:
                 continue
-            variants, labels = _matching_variants(c, req.attributes, req.measure)
-            if (req.attributes or req.measure) and not variants and not labels:
-                continue
-            matched.append((c, variants or list(c.variants), labels))
+            variants, labels = list(c.variants), {}
+            if matches is not None:
+                skus = matches.variants.get(pid, {})
+                if c.variants:
+                    variants = [v for v in c.variants if v.sku in skus]
+                    if not variants:
+                        continue
+                    labels = dict(zip(keys, skus[variants[0].sku], strict=True))
+                elif pid in matches.products:
+                    labels = dict(zip(keys, matches.products[pid], strict=True))
+                else:
+                    continue
+            if req.measure is not None:
+                variants = _measured(variants, req.measure)
+                if not variants:
+                    continue
+                labels = labels or {"measure": variant_label(variants[0].attributes)}
+            matched.append((c, variants, labels))
         return self._rank(matched, req, text)
 
     def _rank(self, matched, req: SearchRequest, text: str):

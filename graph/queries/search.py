@@ -5,9 +5,11 @@ path prefix (``Product.category`` range index, STARTS WITH), a candidate id
 list (unique constraint), a price window and in-stock only, both applied per
 variant so that a product qualifies through a variant that is in stock *and*
 inside the window. Attribute values (颜色, 尺寸, 容量, any store's names) are
-matched afterwards against each variant's attribute map, because attribute
-names differ per store and the map is the one representation every loader
-keeps.
+facets: ``Q_FACET_MATCHES`` finds the shared ``(:AttrValue)`` nodes by value
+(range index ``attr_value_value`` for an exact value, TEXT index
+``attr_value_text`` for a value inside a store's own name) and walks to the
+variants (``HAS_VALUE``) and variant-less products (``HAS_OPTION``) that hold
+one for every facet asked.
 """
 
 _VARIANT_MAP = (
@@ -43,4 +45,46 @@ RETURN p.product_id AS product_id, p.name AS name, p.brand AS brand, p.category 
        p.description AS description, p.aliases AS aliases, p.options_json AS options_json,
        attrs
 ORDER BY p.product_id
+"""
+
+# Variants / variant-less products holding a value for every facet. ``$facets``
+# is a list of ``{keys: [key_norm, ...] | null, n: index}``; ``$exact`` and
+# ``$partial`` are ``{facet: index, value: value_norm}`` terms (the value equals,
+# or lies inside, the stored value). ``keys`` names one option in every spelling
+# (颜色, color); a variant none of whose names is among them (a store's own name
+# for the option) matches the value under any name. ``null`` keys: any name.
+_FACET_VALUES = """
+CALL () {
+  UNWIND $exact AS t
+  MATCH (a:AttrValue {value_norm: t.value})
+  RETURN t.facet AS facet, a
+  UNION
+  UNWIND $partial AS t
+  MATCH (a:AttrValue) WHERE a.value_norm CONTAINS t.value
+  RETURN t.facet AS facet, a
+}
+WITH facet, a, $facets[facet].keys AS keys
+"""
+
+Q_FACET_VARIANTS = _FACET_VALUES + """
+MATCH (a)<-[:HAS_VALUE]-(v:Variant)
+WHERE keys IS NULL OR a.key_norm IN keys
+   OR NOT EXISTS { MATCH (v)-[:HAS_VALUE]->(b:AttrValue) WHERE b.key_norm IN keys }
+WITH v, facet, min(a.value) AS value
+WITH v, collect({facet: facet, value: value}) AS hits
+WHERE size(hits) = size($facets)
+RETURN v.product_id AS product_id, v.sku AS sku, [h IN hits | [toString(h.facet), h.value]] AS values
+ORDER BY product_id, sku
+"""
+
+Q_FACET_PRODUCTS = _FACET_VALUES + """
+MATCH (a)<-[:HAS_OPTION]-(p:Product)
+WHERE NOT EXISTS { MATCH (p)<-[:VARIANT_OF]-(:Variant) }
+  AND (keys IS NULL OR a.key_norm IN keys
+       OR NOT EXISTS { MATCH (p)-[:HAS_OPTION]->(b:AttrValue) WHERE b.key_norm IN keys })
+WITH p, facet, min(a.value) AS value
+WITH p, collect({facet: facet, value: value}) AS hits
+WHERE size(hits) = size($facets)
+RETURN p.product_id AS product_id, [h IN hits | [toString(h.facet), h.value]] AS values
+ORDER BY product_id
 """
