@@ -22,7 +22,7 @@ from dialog.policies.product import ProductPolicy, wants_cheapest
 from dialog.policies.size import SizePolicy
 from dialog.router import Policy
 from dialog.routing import Cues, Route
-from dialog.understand import Understanding
+from dialog.understand import PRODUCT_INTENTS, Understanding
 from graph.errors import GraphError
 from schema.services import OrderService
 from schema.types import Source
@@ -144,14 +144,18 @@ class Actions:
                 return found
         if link is not None and link.candidates:
             options = [link.value, *link.candidates][:3]
-            names = []
+            names, prices = [], []
             for pid in options:
                 info = self.knowledge.product(pid)
                 names.append(info.display_name if info else pid)
+                prices.append(info.price if info else None)
             ctx.pending_options = options
             ctx.pending_option_kind = "product"
             ctx.pending_intent = u.intent
-            lines = "\n".join(f"{i}. {n}" for i, n in enumerate(names, 1))
+            # A price question gets each option's price with the question of which one.
+            shown = [f"{n} ¥{p:g}" if u.intent == "price_promotion" and p is not None else n
+                     for n, p in zip(names, prices, strict=True)]
+            lines = "\n".join(f"{i}. {n}" for i, n in enumerate(shown, 1))
             return PolicyResult(pc.say("ask_which_product", options=lines), "clarify",
                                 [Source("product", pid) for pid in options], suggestions=names)
         product_id = u.product_id or ctx.last_product_id
@@ -160,6 +164,8 @@ class Actions:
                 return None  # a general question: the FAQ may answer it
             ctx.pending_intent = u.intent
             return PolicyResult(pc.say("ask_product"), "ask_product")
+        if product_id != ctx.last_product_id:
+            ctx.last_variant_attrs = {}
         ctx.last_product_id = product_id
         if u.attributes:
             ctx.last_variant_attrs = dict(u.attributes)
@@ -176,8 +182,10 @@ class Actions:
         if kind == "faq":
             u.intent = ctx.last_intent or u.intent
             return self.kb.answer_choice(pc, chosen)
+        if chosen != ctx.last_product_id:
+            ctx.last_variant_attrs = {}
         ctx.last_product_id = chosen
-        u.intent = ctx.pending_intent or "product_attribute"
+        u.intent = choice_intent(u, ctx.pending_intent)
         u.product_link = None
         return self.graph.run(pc, lambda: self.products.answer(u, pc, chosen))
 
@@ -214,3 +222,12 @@ class Actions:
         reply = "\n".join((pc.say("complaint_apology"), found.reply, pc.say("complaint_offer_person")))
         return PolicyResult(reply, found.trigger, found.sources, resolved=found.resolved,
                             suggestions=found.suggestions)
+
+
+def choice_intent(u: Understanding, pending_intent: str | None) -> str:
+    """What an answer to "which product?" asks: its own question (大的那个多少钱 -> the price)
+    when it asks one the classifier is sure of, or the fact its words name; otherwise the
+    question that was pending when the bot asked."""
+    if u.own_question and not u.unsure and u.intent in PRODUCT_INTENTS:
+        return u.intent
+    return u.asked_fact or pending_intent or "product_attribute"

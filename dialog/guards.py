@@ -41,4 +41,5 @@ GUARDS: dict[str, Guard] = {
 
 # Cue lists the engine reads directly (besides the guards above).
 REQUIRED_CUES = frozenset({"explicit_human", "my_parcel", "information_question", "own_order_action", "continuation",
-                           "concrete_problem", "complaint_noise"})
+                           "concrete_problem", "complaint_noise", "own_question", "asks_stock_check",
+                           "asks_price_promotion", "follow_up", "other_options"})

@@ -3,7 +3,12 @@
 - a clarification answered by a fragment of one option (``dialog.clarify``);
 - 那…的呢 / 原味的那款呢: a move to a sibling product of the same family (same
   brand or category as the product last discussed, its name differing in the
-  word the shopper named), when that word is not a variant of the current product.
+  word the shopper named), when that word is not a variant of the current product;
+- a bare number naming one of the product's own variant values (34的 -> 34cm,
+  256的 -> 8+256G) when the linker found no attribute;
+- the variant of the turn before, kept for a stock or price follow-up that names
+  none (34的多少钱 -> 还有几个 asks about the 34 again), unless it asks about the
+  other options (别的 / 哪些: cue list ``other_options``).
 
 Product facts come from the cached catalogue (``TextCache.products``), which the
 knowledge watcher refreshes with every change of the graph.
@@ -25,6 +30,9 @@ from schema.types import EntityLink, ProductInfo
 _FILLER = re.compile(r"^(?:那|那个|那款|换成|换|要是|如果是|改成|有没有|看看|还有)+|(?:的|那款|那个|那种|款|呢|吗|嘛|"
                      r"有吗|有没有|怎么样|多少钱|咋样|如何|还有吗)+$")
 _MAX_WORD = 8
+_NUMBER = re.compile(r"(?<![\d.])\d{1,5}(?:\.\d+)?(?![\d.])")
+# Questions whose variant a bare number names or the turn before carries.
+CARRY_INTENTS = frozenset({"stock_check", "price_promotion"})
 
 
 def _norm(text: str | None) -> str:
@@ -52,6 +60,28 @@ class ContextResolver:
                 if ctx.last_intent in product_intents and (u.unsure or u.intent not in product_intents):
                     u.intent, u.unsure = ctx.last_intent, False
                 u.coreference = True
+        if u.intent in CARRY_INTENTS and u.choice is None:
+            self._variant_words(u, ctx)
+
+    # --- variants of the product being discussed -------------------------------------------
+    def _variant_words(self, u: Understanding, ctx: SessionContext) -> None:
+        same = u.product_link is None or u.product_id == ctx.last_product_id
+        product_id = u.product_id or ctx.last_product_id
+        if product_id is None or u.attributes or (u.product_link is not None and u.product_link.candidates):
+            return
+        values = list(dict.fromkeys(val for v in self.knowledge.variants(product_id)
+                                    for val in v.attributes.values()))
+        numbers = set(_NUMBER.findall(_norm(u.text)))
+        if numbers:
+            named = [v for v in values if numbers & set(_NUMBER.findall(_norm(v)))]
+            if len(named) == 1:
+                u.attributes[f"attribute:{named[0]}"] = named[0]
+                return
+        if (same and ctx.last_variant_attrs
+                and not self.cues.has("other_options", u.text)):
+            for value in ctx.last_variant_attrs.values():
+                if value in values:  # only a value the product has as written (no family words)
+                    u.attributes[f"attribute:{value}"] = value
 
     # --- fragments ---------------------------------------------------------------------
     def _options(self, ctx: SessionContext) -> list[OptionText]:

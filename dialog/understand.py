@@ -5,6 +5,13 @@ small Protocols; this module adds the conversation-level rules a model cannot
 know: an explicit request for a human, a bare ``1``/``2``/``3`` answering a
 clarifying question, slot values (order number, phone digits) the bot asked
 for, and coreference (它 / 这个 / 换成蓝色的呢) to the product last talked about.
+
+A short follow-up keeps the question of the turn before unless it asks one of
+its own: 换成蓝色的呢 / 26寸的呢 after a price question asks the price again,
+焦糖色的有几个 asks the stock (the ``asks_<intent>`` cue lists of the routing
+data name which fact a message asks for), and 要是拆封了呢 / 买面包也是这样吗
+after a policy question stays on that policy. Product ids are recognised by the
+linker from the store's own id schemes (``retrieval.entity_ids``), not here.
 """
 
 from __future__ import annotations
@@ -32,16 +39,19 @@ class EmotionScorer(Protocol):
 
 PRODUCT_INTENTS = frozenset({"product_attribute", "stock_check", "price_promotion", "size_advice"})
 ORDER_INTENTS = frozenset({"order_status", "change_address", "cancel_order"})
+# Intents a policy follow-up (要是…呢) never continues: conversation moves, not questions about a rule.
+NOT_POLICY_TOPICS = PRODUCT_INTENTS | ORDER_INTENTS | {"greeting", "goodbye", "out_of_scope", "human_agent",
+                                                       "complaint"}
+# The fact a message may ask for by a cue list named ``asks_<intent>`` in the routing data.
+FACT_INTENTS = ("stock_check", "price_promotion")
+MAX_FOLLOW_UP = 14
 ATTRIBUTE_TYPES = frozenset({"color", "size", "attribute"})
 
 _CHOICE = re.compile(r"^\s*(?:第)?([1-3１-３一二三])(?:个|条|项)?\s*[。.!！]?\s*$")
 _CHOICE_WORDS = {"1": 1, "2": 2, "3": 3, "１": 1, "２": 2, "３": 3, "一": 1, "二": 2, "三": 3}
 _ORDER_ID = re.compile(r"(?<!\d)(\d[\d ]{14,22}\d)(?!\d)")
 _LAST4 = re.compile(r"(?<!\d)(\d{4})(?!\d)")
-# A product id pasted from the shop page or a link (P1001); checked against the graph later.
-_PRODUCT_ID = re.compile(r"(?<![A-Za-z0-9])[Pp](\d{4,6})(?!\d)")
 _COREF = re.compile(r"它|这个|这款|那款|这件|那件|这双|那双|这台|这部|这种|那个|这只|同款")
-_CONTINUATION = re.compile(r"^(换成|那|要是|如果是|改成)|的呢$|呢$")
 
 
 @dataclass
@@ -61,6 +71,10 @@ class Understanding:
     # Other values the linker considered for each attribute (酒红 -> 红色, then 酒红色...).
     attribute_alternatives: dict[str, tuple[str, ...]] = field(default_factory=dict)
     coreference: bool = False
+    # The message asks a question of its own (多少钱 / 有几个 / 吗), not only names an option.
+    own_question: bool = False
+    # The one fact (stock_check / price_promotion) a cue of the message asks for, if exactly one.
+    asked_fact: str | None = None
 
     @property
     def product_id(self) -> str | None:
@@ -77,6 +91,12 @@ def _order_id(text: str, entities: list[EntityLink]) -> str | None:
         if len(digits) == 16:
             return digits
     return None
+
+
+def asked_fact(text: str, cues: Cues) -> str | None:
+    """The one product fact ``text`` asks for by its words (有几个 -> stock_check), or None."""
+    found = [intent for intent in FACT_INTENTS if cues.has(f"asks_{intent}", text)]
+    return found[0] if len(found) == 1 else None
 
 
 def understand(
@@ -119,10 +139,6 @@ def understand(
             u.last4 = m4.group(1)
 
     products = [e for e in entities if e.type == "product"]
-    m_id = _PRODUCT_ID.search(text)
-    if m_id and not products:
-        products = [EntityLink(m_id.group(0), m_id.start(), m_id.end(), "product", f"P{m_id.group(1)}", 1.0)]
-        u.entities.append(products[0])
     if products:
         u.product_link = max(products, key=lambda e: e.score)
     for e in entities:
@@ -134,18 +150,9 @@ def understand(
                 u.attributes[key] = e.value
                 u.attribute_alternatives[key] = e.candidates
     u.coreference = bool(_COREF.search(text))
-
-    # "换成蓝色的呢" after a stock question: same question, new attribute.
-    if (
-        u.product_link is None
-        and u.attributes
-        and context.last_product_id
-        and context.last_intent in PRODUCT_INTENTS
-        and len(text) <= 14
-        and (u.unsure or _CONTINUATION.search(text) or u.intent not in PRODUCT_INTENTS)
-        and not u.explicit_handoff
-    ):
-        u.intent, u.unsure, u.coreference = context.last_intent, False, True
+    u.own_question = cues.has("own_question", text)
+    u.asked_fact = asked_fact(text, cues)
+    _follow_up(u, context, cues)
     if u.order_id and u.intent not in ORDER_INTENTS and u.intent != "shipping" and len(text) <= 24:
         u.intent, u.unsure = "order_status", False
     # The product the bot asked for: the pending question continues with it.
@@ -153,3 +160,25 @@ def understand(
             and not u.explicit_handoff):
         u.intent = context.pending_intent
     return u
+
+
+def _follow_up(u: Understanding, context: SessionContext, cues: Cues) -> None:
+    """A short follow-up continues the question of the turn before (see the module docstring)."""
+    text = u.text
+    if u.explicit_handoff or len(text) > MAX_FOLLOW_UP or not context.last_intent:
+        return
+    last = context.last_intent
+    if context.last_product_id and last in PRODUCT_INTENTS:
+        # "换成蓝色的呢" after a stock question: same question, new attribute.
+        new_attribute = u.product_link is None and bool(u.attributes) and (
+            u.unsure or cues.has("continuation", text) or u.intent not in PRODUCT_INTENTS)
+        # "26寸的呢" naming another product of the family, with no question of its own.
+        new_product = (u.product_link is not None and cues.has("continuation", text) and not u.own_question)
+        if new_attribute or new_product:
+            u.intent, u.unsure = u.asked_fact or last, False
+            u.coreference = u.coreference or new_attribute
+        return
+    if last not in NOT_POLICY_TOPICS and cues.has("follow_up", text) and u.asked_fact is None and (
+            u.unsure or u.intent in PRODUCT_INTENTS):
+        # "要是拆封了呢" after a return question: the same rule, for the case named now.
+        u.intent, u.unsure, u.coreference = last, False, True

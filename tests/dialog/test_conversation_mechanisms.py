@@ -209,3 +209,64 @@ def test_no_table_says_so_and_lists_sizes(runtime):
     r = Chat(runtime, "size-3")("云起加厚运动袜 身高170穿什么码")
     assert "没有尺码表" in r.reply, r.reply
     assert all(s in r.reply for s in ("S", "M", "L"))
+
+
+# --- the fact asked, carried between turns ------------------------------------------------
+def test_a_fragment_with_its_own_question_answers_that_question(runtime):
+    chat = Chat(runtime, "fact-1")
+    r = chat("远途睡袋还有货吗")
+    assert r.state.value == "clarify"
+    r = chat("双人的多少钱")  # the fragment picks the option, its own words ask the price
+    assert r.intent == "price_promotion" and _sources(r, "product") == {"G201"}, r.reply
+    assert "269" in r.reply
+
+
+def test_a_bare_fragment_keeps_the_pending_question(runtime):
+    chat = Chat(runtime, "fact-2")
+    chat("远途睡袋还有货吗")
+    r = chat("单人的")
+    assert r.intent == "stock_check" and _sources(r, "product") == {"G200"}, r.reply
+    assert "269" not in r.reply and "159" not in r.reply
+
+
+def test_which_product_for_a_price_question_shows_each_price(runtime):
+    r = Chat(runtime, "fact-3")("清泉保温杯多少钱")
+    assert r.state.value == "clarify"
+    assert "89" in r.reply and "109" in r.reply, r.reply
+
+
+def test_a_number_names_the_products_own_variant_and_the_next_turn_keeps_it(runtime):
+    chat = Chat(runtime, "fact-4")
+    r = chat("步云休闲帆布鞋多少钱")
+    assert "129" in r.reply
+    r = chat("39的还有吗")  # 39 is one of its sizes (not 39.5)
+    assert r.intent == "stock_check" and "G500-39" in _sources(r, "variant"), r.reply
+    r = chat("还有几双")  # no size named: the 39 of the turn before
+    assert r.intent == "stock_check" and _sources(r, "variant") == {"G500-39"}, r.reply
+    assert "6" in r.reply and "38.5" not in r.reply
+    r = chat("还有别的尺码吗")  # asks about the other options: the size is not carried
+    assert "38.5" in r.reply, r.reply
+
+
+def test_a_follow_up_with_a_fact_word_asks_that_fact(runtime):
+    chat = Chat(runtime, "fact-5")
+    r = chat("步云休闲帆布鞋39码多少钱")
+    assert r.intent == "price_promotion"
+    r = chat("那40码的有几双")
+    assert r.intent == "stock_check" and "G500-40" in _sources(r, "variant"), r.reply
+
+
+def test_a_policy_follow_up_stays_on_that_policy(runtime):
+    chat = Chat(runtime, "policy-1")
+    r = chat("食品拆封了还能退货吗")
+    assert r.intent == "return_refund"
+    r = chat("要是没拆封呢")
+    assert r.intent == "return_refund", r.reply
+    assert r.sources and r.state.value in ("answered", "clarify")
+
+
+def test_product_ids_follow_the_stores_own_scheme(runtime):
+    r = Chat(runtime, "ids-1")("g301还有货吗")  # lower case, the store's G-scheme
+    assert _sources(r, "product") == {"G301"}, r.reply
+    r = Chat(runtime, "ids-2")("P1001还有货吗")  # another store's scheme names no product here
+    assert not _sources(r, "product") and "P1001" not in {e["value"] for e in r.entities}, r.reply

@@ -83,3 +83,19 @@ def test_pleasantry_rule_is_about_the_whole_message(scorer):
 def test_angry_emoji_is_a_cue():
     assert rule_score("等了一周了😡").score > rule_score("等了一周了").score
     assert rule_score("好的😊").score == 0.0
+
+
+# Option fragments, ordinals and keyboard noise that are NOT rows of emotion.jsonl:
+# the calm fragments written there must carry over to ones the model never saw.
+UNSEEN_FRAGMENTS = ["三人的", "厚的那款", "要红色的", "小号吧", "750的那个", "第四个", "zxcv", "黄的那个吧", "44码",
+                    "2米的", "不锈钢的", "带滤网的"]
+
+
+def test_unseen_fragments_never_score_as_anger(scorer, encoder_settings):
+    rows = set(load_emotion_data(encoder_settings.data_dir / "nlu" / "emotion.jsonl").texts)
+    assert not rows & set(UNSEEN_FRAGMENTS)  # held out from the training data
+    for text in UNSEEN_FRAGMENTS:
+        s = scorer.explain(text)
+        assert s.score < 0.5 < HANDOFF_THRESHOLD, (text, s)
+    # and a short insult still does (the rules and the model both see it)
+    assert scorer.score("垃圾客服") > HANDOFF_THRESHOLD
