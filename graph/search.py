@@ -38,6 +38,18 @@ class Candidate:
     variants: tuple[VariantInfo, ...]
 
 
+def _in_subtree(path: str | None, prefix: str) -> bool:
+    prefix = prefix.strip("/")
+    return bool(path) and (path == prefix or path.startswith(prefix + "/"))
+
+
+def _names_as_head(product: ProductInfo, word: str) -> bool:
+    """The word ends a name's noun phrase (儿童吸管保温杯 400ml is a 保温杯; 耳机收纳盒 is no 耳机):
+    no Chinese character follows it in the name or an alias."""
+    head = re.compile(re.escape(word) + r"(?![\u4e00-\u9fff])")
+    return any(head.search(text or "") for text in (product.name, *product.aliases))
+
+
 @dataclass(frozen=True)
 class Facet:
     """One attribute constraint: the option (颜色/color/...; None: under any name) and the values that satisfy it."""
@@ -89,16 +101,20 @@ class ProductSearch(GraphReader):
 
     def candidates(self, *, category: str | None = None, product_ids: Sequence[str] | None = None,
                    min_price: float | None = None, max_price: float | None = None,
-                   in_stock_only: bool = True) -> list[Candidate]:
-        """Products in the category subtree / id list with a variant in stock inside the price window."""
+                   in_stock_only: bool = True, category_word: str | None = None) -> list[Candidate]:
+        """Products in the category subtree (or named by ``category_word``, the shopper's word for the
+        category, when shelved elsewhere) / id list with a variant in stock inside the price window."""
+        word = category_word.strip() if category and category_word and len(category_word.strip()) >= 2 else None
         records = self._read(
-            q.Q_SEARCH_CANDIDATES, prefix=category.strip("/") if category else None,
+            q.Q_SEARCH_CANDIDATES, prefix=category.strip("/") if category else None, word=word,
             ids=list(product_ids) if product_ids is not None else None,
             min_price=None if min_price is None else float(min_price),
             max_price=None if max_price is None else float(max_price), in_stock_only=in_stock_only)
         out = []
         for r in records:
             product = product_from_props(dict(r["props"]))
+            if word and not _in_subtree(product.category, category) and not _names_as_head(product, word):
+                continue
             variants = tuple(
                 VariantInfo(sku=v["sku"], product_id=product.product_id, stock=int(v["stock"] or 0),
                             price=None if v["price"] is None else float(v["price"]),

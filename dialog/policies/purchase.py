@@ -17,6 +17,7 @@ from datetime import datetime, time
 from dialog.policies.base import Knowledge, PolicyContext, PolicyResult, TextCache
 from dialog.policies.catalog_view import ProductLinks, in_stock, price_range, price_text, variant_label
 from dialog.policies.promotion import Promotion, exclusion_rule, named_in, promotions, stacking_rule
+from dialog.policies.variant_choice import chosen_variants
 from dialog.templates import Templates
 from dialog.understand import Understanding
 from schema.types import ClauseInfo, ProductInfo, Source, VariantInfo
@@ -107,6 +108,17 @@ class PurchasePolicy:
         return ("；" + "；".join(notes)) if notes else ""
 
     # --- answers ------------------------------------------------------------------------
+    def which_product(self, u: Understanding, pc: PolicyContext, offered: Sequence[str]) -> PolicyResult:
+        """怎么下单 with no product discussed: how buying works, and which product (from the list shown)."""
+        products = [p for p in (self.knowledge.product(pid) for pid in dict.fromkeys(offered)) if p is not None][:3]
+        if not products:
+            return PolicyResult(self.t.render("purchase_which_none", pc.seed), "answer", resolved=True)
+        names = [p.display_name for p in products]
+        options = "\n" + "\n".join(f"{n}. {name}" for n, name in enumerate(names, 1)) + "\n回复「第几个怎么下单」就发您下单链接。"
+        pc.context.last_results = [p.product_id for p in products]
+        return PolicyResult(self.t.render("purchase_which", pc.seed, options=options), "answer",
+                            [Source("product", p.product_id) for p in products], suggestions=names)
+
     def list_promotions(self, u: Understanding, pc: PolicyContext) -> PolicyResult:
         """现在有什么活动: every promotion in force, with its tiers and dates."""
         promos = promotions(self._clauses(None, pc.now))
@@ -225,12 +237,14 @@ class PurchasePolicy:
         product = self.knowledge.product(product_id)
         if product is None:
             return None, []
-        variants = [v for v in self.knowledge.variants(product_id) if v.stock > 0] or self.knowledge.variants(product_id)
-        wanted = {k: v for k, v in u.attributes.items()}
-        if wanted:
-            chosen = [v for v in variants if any(val in v.attributes.values() for val in wanted.values())]
-            variants = chosen or variants
-        return product, variants
+        every = self.knowledge.variants(product_id)
+        wanted = {k: (v, *u.attribute_alternatives.get(k, ())) for k, v in u.attributes.items()}
+        # The variant named (樱花粉, 整提7饼) even when it is sold out: its own price and stock are the answer.
+        named = chosen_variants(every, wanted, u.text) if every else []
+        if named and len(named) < len(every):
+            in_stock = [v for v in named if v.stock > 0]
+            return product, in_stock or named
+        return product, [v for v in every if v.stock > 0] or every
 
     @staticmethod
     def _fee_text(terms: Shipping, amount: float) -> str:
@@ -238,9 +252,9 @@ class PurchasePolicy:
             return "包邮哦。"
         if terms.free_over is not None:
             if amount >= terms.free_over:
-                return f"实付满¥{terms.free_over:g}包邮，这单 ¥{amount:g} 包邮哦。"
-            fee = f"收运费 ¥{terms.fee:g}" if terms.fee is not None else "需付运费"
-            return f"实付满¥{terms.free_over:g}包邮，这单 ¥{amount:g} 还差 ¥{terms.free_over - amount:g}，不凑单的话{fee}。"
+                return f"实付满{terms.free_over:g}元包邮，这单 ¥{amount:g} 包邮哦。"
+            fee = f"收运费{terms.fee:g}元" if terms.fee is not None else "需付运费"
+            return f"实付满{terms.free_over:g}元包邮，这单 ¥{amount:g} 还差 ¥{terms.free_over - amount:g}，不凑单的话{fee}。"
         return "运费以下单页显示为准。"
 
     @staticmethod

@@ -40,7 +40,7 @@ _SENTENCE = re.compile(r"[。；;！!？?\n]")
 class CandidateSource(Protocol):
     def candidates(self, *, category: str | None = None, product_ids: Sequence[str] | None = None,
                    min_price: float | None = None, max_price: float | None = None,
-                   in_stock_only: bool = True) -> list[Candidate]: ...
+                   in_stock_only: bool = True, category_word: str | None = None) -> list[Candidate]: ...
 
     def facet_matches(self, facets: Sequence[Facet]) -> FacetMatches: ...
 
@@ -136,6 +136,11 @@ class SearchPolicy:
             return self._reply(pc, req, found, u.text)
         return self._relax(pc, req, ids, u.text)
 
+    def find_for(self, u: Understanding, ids: list[str] | None = None) -> list[tuple[Candidate, list, dict]]:
+        """The in-stock products (among ``ids``) satisfying every constraint of the message (nothing remembered)."""
+        req = parse_request(u)
+        return self._find(req, ids, u.text) if req.structured else []
+
     # --- finding ------------------------------------------------------------------
     def _find(self, req: SearchRequest, ids: list[str] | None, text: str) -> list[tuple[Candidate, list, dict]]:
         keys = list(req.attributes)
@@ -149,7 +154,7 @@ class SearchPolicy:
             if not ids:
                 return []
         candidates = self.catalog.candidates(category=req.category, product_ids=ids, min_price=req.min_price,
-                                             max_price=req.max_price)
+                                             max_price=req.max_price, category_word=req.category_label)
         matched = []
         for c in candidates:
             pid = c.product.product_id

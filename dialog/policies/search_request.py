@@ -25,12 +25,12 @@ _UNITS = r"(ml|毫升|l|升|g|克|kg|千克|斤|寸|英寸|mah|毫安|w|瓦|cm|�
 _MEASURE_BOUND = re.compile(_NUM + r"\s*" + _UNITS + r"\s*(以内|以下|之内|以上|左右)", re.I)
 _CHEAPER = re.compile(r"便宜(?:一)?点|便宜些|更便宜|实惠(?:一)?点|价格低(?:一)?点|再便宜")
 _SEARCH_CUES = re.compile(
-    r"推荐|有没有.{0,12}的|有什么.{0,10}(?:推荐|款|的)|有哪些|有啥|适合|想买|想要|想找|求推荐|找一款|来一款|"
+    r"推荐|有没有.{0,12}的|有什么.{0,10}(?:推荐|款|的)|有哪些|有啥|适合|有合适的|想买|想要|想找|求推荐|找一款|来一款|"
     r"送(?:长辈|老人|父母|爸妈|妈妈|爸爸|女朋友|男朋友|老婆|老公|朋友|同事|孩子|小孩|闺蜜|人)|"
     r"以内|以下|以上|左右|预算|便宜(?:一)?点|哪款好|哪个好|选哪")
 # Cues that ask for other products even while one product is being discussed.
 _STRONG_CUES = re.compile(
-    r"推荐|有哪些|有什么|有啥|适合|想买|想要|想找|求|找一款|来一款|别的|其他|其它|类似|同类|还有哪|"
+    r"推荐|有哪些|有什么|有啥|适合|有合适的|想买|想要|想找|求|找一款|来一款|别的|其他|其它|类似|同类|还有哪|"
     r"送(?:长辈|老人|父母|爸妈|妈妈|爸爸|女朋友|男朋友|老婆|老公|朋友|同事|孩子|小孩|闺蜜|人)|"
     r"以内|以下|以上|左右|预算|哪款好|哪个好|选哪")
 _FILLER = re.compile(
@@ -143,8 +143,8 @@ def parse_request(u: Understanding) -> SearchRequest:
     """The constraints named in the message (category, attributes, price, wish)."""
     text = u.text
     req = SearchRequest()
-    spans = _measure(text, req)
-    spans += _price(text, req)
+    measures = _measure(text, req)
+    spans = measures + _price(text, req)
     req.cheaper = bool(_CHEAPER.search(text))
     categories = [e for e in u.entities if e.type == "category"]
     if categories:
@@ -153,7 +153,12 @@ def parse_request(u: Understanding) -> SearchRequest:
         req.category, req.category_label = best.value, best.text
     for e in u.entities:
         spans.append((e.start, e.end))
+    # 500ml以内 is a bound, not the value 500ml: an attribute named inside a measure is no facet.
+    inside = {e.type if e.type != "attribute" else f"attribute:{e.value}" for e in u.entities
+              if any(s <= e.start and e.end <= t for s, t in measures)}
     for key, value in u.attributes.items():
+        if key in inside:
+            continue
         req.attributes[key] = tuple(dict.fromkeys((value, *u.attribute_alternatives.get(key, ()))))
     if u.product_link is not None and u.product_link.candidates and req.category is None:
         req.wish = u.product_link.text

@@ -26,6 +26,7 @@ from dialog.policies.search import (
 )
 from dialog.templates import Templates
 from dialog.understand import PRODUCT_INTENTS, Understanding
+from schema.types import EntityLink
 
 _CHEAPER_SEARCH = re.compile(r"有没有.{0,6}便宜|便宜(?:一)?点的|更便宜的|再便宜的|便宜些的")
 # The taxonomy has no search intent: a search or recommendation is a product question.
@@ -37,6 +38,14 @@ _NOT_PURCHASE_INTENTS = frozenset({"return_refund", "exchange", "order_status", 
                                    "installation", "membership"})
 _STORE_PROMOS = re.compile(r"(?:现在|最近|店里|店铺|你们)?(?:有|在)?(?:什么|哪些|啥)(?:优惠)?活动|有活动吗|在搞活动|有优惠活动吗|"
                            r"活动(?:还有|结束|还在)|还有.{0,4}(?:活动|优惠)吗")
+
+
+def _remember_variant(u: Understanding, ctx, product_id: str) -> None:
+    """那就粉的吧 … 怎么下单: the variant chosen for the product discussed carries to the next turns."""
+    if u.attributes:
+        ctx.last_variant_attrs = dict(u.attributes)
+    elif product_id == ctx.last_product_id and ctx.last_variant_attrs:
+        u.attributes = dict(ctx.last_variant_attrs)
 
 
 class ShoppingGuide:
@@ -68,9 +77,19 @@ class ShoppingGuide:
             if referenced and u.intent not in PRODUCT_INTENTS:
                 u.intent = "product_attribute"
             return None
+        if (product_id is None and u.attributes and (u.product_link is None or u.product_link.candidates)
+                and not SearchPolicy.wants(u, ctx.last_product_id)):
+            product_id = self._named_by_values(u)
+        if product_id is not None and (HOW_TO_BUY.search(text) or PROMO.search(text) or FREE_SHIPPING.search(text)):
+            _remember_variant(u, ctx, product_id)
         if product_id and HOW_TO_BUY.search(text):
             ctx.last_product_id = product_id
             return self._noted(ctx, product_id, self.purchase.how_to_buy(u, pc, product_id))
+        if HOW_TO_BUY.search(text) and (u.product_link is None or u.product_link.candidates):
+            # 怎么下单 with no product in the conversation: help to buy, never the order flow.
+            return self.purchase.which_product(u, pc, ctx.last_results or
+                                               ([u.product_link.value, *u.product_link.candidates]
+                                                if u.product_link else []))
         if product_id and FREE_SHIPPING.search(text) and ("包邮" in text or "运费" in text or "邮费" in text
                                                           or "发" in text):
             ctx.last_product_id = product_id
@@ -90,6 +109,20 @@ class ShoppingGuide:
             u.intent = SEARCH_INTENT
             return self.search.answer(u, pc)
         return None
+
+    def _named_by_values(self, u: Understanding) -> str | None:
+        """A brand, category or family name with option values (26寸 焦糖色) that only one of its products has."""
+        scopes = [e for e in u.entities if e.type in ("brand", "category")]
+        family = [u.product_link.value, *u.product_link.candidates] if u.product_link else None
+        if not scopes and not family:
+            return None
+        found = self.search.find_for(u, family)
+        brands = {e.value for e in scopes if e.type == "brand"}
+        ids = [c.product.product_id for c, _, _ in found if not brands or c.product.brand in brands]
+        if len(ids) != 1:
+            return None
+        u.product_link = EntityLink(u.text, 0, len(u.text), "product", ids[0], 0.9)
+        return ids[0]
 
     def _reference_price(self, product_id: str) -> float | None:
         product = self.knowledge.product(product_id)

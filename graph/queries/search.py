@@ -1,7 +1,9 @@
 """Cypher behind product search and recommendation (``graph.search``).
 
 Structured constraints arrive as parameters, never as query text: a category
-path prefix (``Product.category`` range index, STARTS WITH), a candidate id
+path prefix (``Product.category`` range index, STARTS WITH) or, for a product
+shelved elsewhere (a kids' vacuum cup under kids' cups), the category's word in
+its name or aliases (``$word``), a candidate id
 list (unique constraint), a price window and in-stock only, both applied per
 variant so that a product qualifies through a variant that is in stock *and*
 inside the window. Attribute values (颜色, 尺寸, 容量, any store's names) are
@@ -18,7 +20,8 @@ _VARIANT_MAP = (
 
 Q_SEARCH_CANDIDATES = f"""
 MATCH (p:Product)
-WHERE ($prefix IS NULL OR p.category = $prefix OR p.category STARTS WITH $prefix + '/')
+WHERE ($prefix IS NULL OR p.category = $prefix OR p.category STARTS WITH $prefix + '/'
+       OR ($word IS NOT NULL AND (p.name CONTAINS $word OR any(a IN coalesce(p.aliases, []) WHERE a CONTAINS $word))))
   AND ($ids IS NULL OR p.product_id IN $ids)
 OPTIONAL MATCH (v:Variant)-[:VARIANT_OF]->(p)
 WITH p, collect({_VARIANT_MAP}) AS all_variants

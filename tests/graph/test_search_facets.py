@@ -25,6 +25,11 @@ PRODUCTS = [
     # The store's own name for the colour option (not a known colour name).
     {"product_id": "F-BAG", "name": "测试包", "category": "箱包", "price": 199, "variants": [
         {"sku": "F-BAG-1", "attributes": {"外观": "磨砂黑"}, "stock": 1}]},
+    # Shelved elsewhere, but a vacuum cup by its name; and an accessory that only names one.
+    {"product_id": "F-KID", "name": "测试儿童吸管保温杯 400ml", "category": "家居/儿童水杯", "price": 89, "variants": [
+        {"sku": "F-KID-1", "attributes": {"颜色": "樱花粉", "容量": "400ml"}, "stock": 6}]},
+    {"product_id": "F-POUCH", "name": "测试保温杯收纳袋", "category": "家居/收纳", "price": 19, "variants": [
+        {"sku": "F-POUCH-1", "attributes": {"颜色": "灰"}, "stock": 6}]},
     # Seed shape: option lists on the product, no variants.
     {"product_id": "F-SEED", "attributes": {"颜色": ["红", "黑"], "尺寸": ["S", "L"], "stock": 9}},
 ]
@@ -76,3 +81,14 @@ def test_facet_queries_start_from_the_value_indexes(search, graph_db, settings, 
     assert any("Seek" in op for op in index_ops), ops              # exact value: range index seek
     assert any("Contains" in op for op in index_ops), ops          # part of a value: TEXT index
     assert not any(op in ("NodeByLabelScan", "AllNodesScan") for op, _ in ops), ops
+
+
+def test_a_category_word_also_finds_products_named_by_it_on_another_shelf(search):
+    def ids(**kw):
+        return [c.product.product_id for c in search.candidates(**kw)]
+
+    assert ids(category="家居/杯具") == ["F-CUP"]
+    # 保温杯 heads 儿童吸管保温杯 (shelved under kids' cups); it does not head 保温杯收纳袋.
+    assert ids(category="家居/杯具", category_word="保温杯") == ["F-CUP", "F-KID"]
+    assert ids(category="家居/杯具", category_word="保温杯", max_price=90) == ["F-KID"]
+    assert ids(category="家居/杯具", category_word="杯") == ["F-CUP"]  # one character never widens

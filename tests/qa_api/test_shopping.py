@@ -268,7 +268,47 @@ def test_how_to_buy_and_free_shipping(stack, clock):
     if price >= free_over:
         assert "包邮" in shipping["reply"] and f"{free_over:g}" in shipping["reply"]
     else:
-        assert f"¥{fee}" in shipping["reply"], shipping["reply"]
+        assert f"运费{fee}元" in shipping["reply"], shipping["reply"]
     clock.now = datetime(2026, 11, 25, 20, 0, tzinfo=SH)
     late = chat(client, sid, "现在付款今天能发货吗")
     assert "明天" in late["reply"], late["reply"]
+
+
+def test_how_to_buy_without_a_product_helps_and_never_starts_the_order_flow(stack):
+    client, _ = stack
+    bare = chat(client, "buy-none", "怎么下单")
+    assert bare["state"] not in ("await_order_id", "await_phone_last4"), bare
+    assert "加入购物车" in bare["reply"] and "想买的商品" in bare["reply"], bare["reply"]
+    listed = chat(client, "buy-list", "推荐一款300以内的连衣裙")
+    names = [c["name"] for c in listed["products"]]
+    which = chat(client, "buy-list", "请问怎么下单")
+    assert which["state"] not in ("await_order_id", "await_phone_last4"), which
+    assert names and all(n in which["reply"] for n in names), which["reply"]
+    picked = chat(client, "buy-list", "第二个怎么下单" if len(names) > 1 else "第一个怎么下单")
+    assert picked["actions"] and picked["actions"][0]["product_id"] == listed["products"][len(names) > 1]["product_id"]
+
+
+def test_a_measure_bound_is_not_an_attribute_value(stack):
+    client, kg = stack
+    reply = chat(client, "measure-1", "有没有500ml以内的沐浴露")
+    cards = check_cards(kg, reply, category_name="沐浴露")
+    for c in cards:  # every product offered has a bottle of at most 500 ml in stock
+        sizes = [float(m.group(1)) * (1000 if m.group(2).lower() == "l" else 1)
+                 for v in kg.variants(c["product_id"]) if v.stock > 0
+                 for m in [re.search(r"(\d+(?:\.\d+)?)\s*(ml|l)\b", " ".join(v.attributes.values()), re.I)] if m]
+        assert sizes and min(sizes) <= 500, (c, reply["reply"])
+    assert "「沐浴露、500ml以内、500ml」" not in reply["reply"]
+
+
+def test_a_variant_named_by_part_of_its_value_prices_the_promotion(stack, clock):
+    client, kg = stack
+    clock.now = datetime(2026, 11, 5, 10, 0, tzinfo=SH)
+    # A product with a gift-box variant whose value holds a word of two characters or more (礼盒).
+    product = next(p for p in kg.products([f"P{n}" for n in range(1331, 1336)])
+                   if any("礼盒" in x for v in kg.variants(p.product_id) for x in v.attributes.values()))
+    box = next(v for v in kg.variants(product.product_id) if any("礼盒" in x for x in v.attributes.values()))
+    plain = [v for v in kg.variants(product.product_id) if v.sku != box.sku]
+    assert plain and all(v.price != box.price for v in plain)
+    reply = chat(client, "named-variant", f"{product.product_id}礼盒装有优惠吗")
+    assert f"¥{box.price:g}" in reply["reply"], reply["reply"]
+    assert all(f"¥{v.price:g}" not in reply["reply"] for v in plain), reply["reply"]
