@@ -312,3 +312,23 @@ def test_a_variant_named_by_part_of_its_value_prices_the_promotion(stack, clock)
     reply = chat(client, "named-variant", f"{product.product_id}礼盒装有优惠吗")
     assert f"¥{box.price:g}" in reply["reply"], reply["reply"]
     assert all(f"¥{v.price:g}" not in reply["reply"] for v in plain), reply["reply"]
+
+
+def test_a_brand_with_option_values_only_one_of_its_products_has_names_that_product(stack):
+    client, kg = stack
+    # Find, in the demo graph, a brand and two option values that exactly one in-stock variant of the brand holds.
+    phones = kg.products([f"P{n}" for n in range(1201, 1215)])
+    brand = phones[0].brand
+    siblings = [p for p in phones if p.brand == brand]
+    assert len(siblings) > 1
+    target, variant = next((p, v) for p in siblings for v in kg.variants(p.product_id) if v.stock > 0
+                           and len(v.attributes) >= 2
+                           and sum(1 for q in siblings for w in kg.variants(q.product_id)
+                                   if w.stock > 0 and set(v.attributes.values()) <= set(w.attributes.values())) == 1
+                           and not any(set(v.attributes.values()) <= set(w.attributes.values())
+                                       for q in siblings if q.product_id != p.product_id
+                                       for w in kg.variants(q.product_id)))
+    values = list(variant.attributes.values())
+    reply = chat(client, "brand-values", f"{brand}{values[0]}{values[1]}的多少钱")
+    assert target.display_name in reply["reply"] or target.name in reply["reply"], (target, reply["reply"])
+    assert f"{variant.price:g}" in reply["reply"], (variant, reply["reply"])
