@@ -54,6 +54,7 @@ def _faq(props: dict[str, Any]) -> FAQInfo:
         answer=props["answer"],
         paraphrases=tuple(props.get("paraphrases") or ()),
         tags=tuple(props.get("tags") or ()),
+        about_product=props.get("about_product"),
     )
 
 

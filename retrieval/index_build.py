@@ -109,7 +109,8 @@ def load_file_source(data_dir: Path, *, with_product_faq: bool = True) -> Static
     clauses: list[ClauseInfo] = []
     for row in _jsonl(data_dir / "faq.jsonl"):
         faqs.append(FAQInfo(row["faq_id"], row["question"], row.get("answer", ""),
-                            tuple(row.get("paraphrases") or ()), tuple(row.get("tags") or ())))
+                            tuple(row.get("paraphrases") or ()), tuple(row.get("tags") or ()),
+                            about_product=(row.get("about") or {}).get("product_id")))
     for pol in _jsonl(data_dir / "policies.jsonl"):
         for n, clause in enumerate(pol.get("clauses") or (), start=1):
             clauses.append(ClauseInfo(f"{pol['policy_id']}#{n}", pol["policy_id"],
@@ -119,7 +120,8 @@ def load_file_source(data_dir: Path, *, with_product_faq: bool = True) -> Static
         names.append("products.jsonl")
         for prod in _jsonl(data_dir / "products.jsonl"):
             for n, qa in enumerate(prod.get("faq") or (), start=1):
-                faqs.append(FAQInfo(f"{prod['product_id']}-FAQ-{n}", qa["q"], qa.get("a", "")))
+                faqs.append(FAQInfo(f"{prod['product_id']}-FAQ-{n}", qa["q"], qa.get("a", ""),
+                                    about_product=prod["product_id"]))
     for name in names:
         digest.update((data_dir / name).read_bytes())
     return StaticIndexSource(tuple(faqs), tuple(clauses), f"files:{digest.hexdigest()[:12]}")

@@ -63,6 +63,8 @@ class FAQInfo:
     answer: str
     paraphrases: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
+    # The product the FAQ is about (a product's own FAQ), for the ranking across sources.
+    about_product: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,23 @@
-"""FAQ and store-policy questions: hybrid FAQ retrieval plus the policy clauses
-in force for the product (or category) being discussed."""
+"""FAQ and store-policy questions: the store's FAQ, the product's own FAQ and the
+policy clauses in force compete in one ranking (``retrieval.ranker``).
+
+For a policy question about a product, the clauses in force for that product
+(exclusions and dates honoured by the graph) are candidates next to the clauses
+of the other policies in force (marked as not applying to the product, which
+the ranker penalises) and every FAQ. When the policies on the question's topic
+all leave the product out, the reply says so (with what the product's own
+description says on the topic) instead of quoting another policy's clause.
+"""
 
 from __future__ import annotations
 
 import logging
+import re
 
 from dialog.policies.base import Knowledge, PolicyContext, PolicyResult, Searcher, TextCache
 from dialog.understand import Understanding
-from schema.types import ClauseInfo, Source
+from retrieval.ranker import Candidate, CandidateRanker, Ranked
+from schema.types import ClauseInfo, RetrievalHit, Source
 
 logger = logging.getLogger(__name__)
 
@@ -18,12 +28,16 @@ POLICY_INTENTS = frozenset({"return_refund", "exchange", "warranty", "price_prot
 # Fused scores of e5 are compressed into about 0.80-0.93; below this a clause is
 # not a confident match for a general (product-less) question.
 CLAUSE_MIN_SCORE = 0.87
+FAQ_CANDIDATES = 8
+CLAUSE_CANDIDATES = 6
+_SENTENCE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;]?")
 
 
 class KnowledgePolicy:
-    def __init__(self, searcher: Searcher, cache: TextCache) -> None:
+    def __init__(self, searcher: Searcher, cache: TextCache, ranker: CandidateRanker | None = None) -> None:
         self.searcher = searcher
         self.cache = cache
+        self.ranker = ranker or CandidateRanker.load()
 
     def answer_choice(self, pc: PolicyContext, faq_id: str) -> PolicyResult:
         faq = self.cache.faq.get(faq_id)
@@ -34,53 +48,88 @@ class KnowledgePolicy:
 
     def answer(self, u: Understanding, pc: PolicyContext, knowledge: Knowledge | None,
                product_id: str | None, product_name: str | None) -> PolicyResult:
-        """Quote the in-force clause for a product when there is one; else the FAQ."""
-        if product_id and u.intent in POLICY_INTENTS and knowledge is not None:
-            clause_result = self._clause_for_product(u, pc, knowledge, product_id, product_name)
-            if clause_result is not None:
-                return clause_result
-        hits = self.searcher.search(u.text, k=5)
+        """The best of the FAQ entries and in-force clauses; offer three FAQs when they are close."""
+        policy_question = u.intent in POLICY_INTENTS
+        applying: set[str] | None = None
+        if product_id and policy_question and knowledge is not None:
+            clauses = knowledge.clauses_in_force(product_id=product_id, at=pc.now)
+            for clause in clauses:
+                self.cache.clauses.setdefault(clause.clause_id, clause)
+            applying = {c.clause_id for c in clauses}
+            left_out = self._left_out(u, pc, knowledge, product_id, product_name, applying)
+            if left_out is not None:
+                return left_out
+        ranked = self.rank(u, pc, product_id, applying, with_clauses=policy_question)
+        return self._decide(u, pc, ranked, product_id, product_name)
+
+    # --- candidates and ranking --------------------------------------------------------
+    def rank(self, u: Understanding, pc: PolicyContext, product_id: str | None,
+             applying: set[str] | None, with_clauses: bool) -> list[Ranked]:
+        candidates = [self._faq_candidate(h) for h in self.searcher.search(u.text, k=FAQ_CANDIDATES)]
+        if with_clauses and (product_id or not u.unsure):
+            in_force = {cid for cid, c in self.cache.clauses.items() if c.in_force(pc.now)} | (applying or set())
+            for h in self.searcher.search_clauses(u.text, k=CLAUSE_CANDIDATES, allowed_clause_ids=in_force):
+                clause = self.cache.clauses.get(h.id)
+                if clause is not None:
+                    applies = None if applying is None else h.id in applying
+                    candidates.append(Candidate("clause", h.id, clause.policy_title, clause.text, h.score,
+                                                applies_to_product=applies))
+        return self.ranker.rank(u.text, u.intent, candidates, product_id)
+
+    def _faq_candidate(self, hit: RetrievalHit) -> Candidate:
+        faq = self.cache.faq.get(hit.id)
+        question = faq.question if faq else hit.text
+        return Candidate("faq", hit.id, question, f"{question} {faq.answer if faq else ''}", hit.score,
+                         about_product=faq.about_product if faq else None)
+
+    def _decide(self, u: Understanding, pc: PolicyContext, ranked: list[Ranked], product_id: str | None,
+                product_name: str | None) -> PolicyResult:
+        faqs = self.ranker.contenders(ranked, u.intent)
+        clauses = [r for r in ranked if r.kind == "clause" and r.candidate.applies_to_product is not False]
+        clause_floor = 0.0 if product_id else CLAUSE_MIN_SCORE
+        if ranked and ranked[0].kind == "clause" and clauses and clauses[0].score >= clause_floor:
+            return self._quote(pc, clauses[0], product_name)
+        hits = [RetrievalHit("faq", r.id, r.score, r.candidate.heading) for r in faqs]
         decision = self.searcher.decide(hits)
         if decision.kind == "answer":
             return self.answer_choice(pc, decision.hits[0].id)
+        if clauses and clauses[0].score >= clause_floor:
+            return self._quote(pc, clauses[0], product_name)
         if decision.kind == "clarify":
             options = decision.hits[:3]
-            lines = "\n".join(f"{i}. {self._question(h.id, h.text)}" for i, h in enumerate(options, 1))
+            lines = "\n".join(f"{i}. {h.text}" for i, h in enumerate(options, 1))
             pc.context.pending_options = [h.id for h in options]
             pc.context.pending_option_kind = "faq"
             return PolicyResult(pc.say("faq_clarify", options=lines), "clarify",
                                 [Source("faq", h.id) for h in options],
-                                suggestions=[self._question(h.id, h.text) for h in options])
-        if u.intent in POLICY_INTENTS and not u.unsure:
-            in_force = {cid for cid, c in self.cache.clauses.items() if c.in_force(pc.now)}
-            clause_result = self._best_clause(u, pc, in_force)
-            if clause_result is not None:
-                return clause_result
+                                suggestions=[h.text for h in options])
         return PolicyResult(pc.say("fallback"), "fallback", fallback=True)
 
-    def _question(self, faq_id: str, fallback: str) -> str:
-        faq = self.cache.faq.get(faq_id)
-        return faq.question if faq else fallback
-
-    def _clause_for_product(self, u, pc, knowledge: Knowledge, product_id: str,
-                            product_name: str | None) -> PolicyResult | None:
-        clauses = knowledge.clauses_in_force(product_id=product_id, at=pc.now)
-        if not clauses:
-            return None
-        for clause in clauses:
-            self.cache.clauses.setdefault(clause.clause_id, clause)
-        return self._best_clause(u, pc, {c.clause_id for c in clauses}, product_name, threshold=0.0)
-
-    def _best_clause(self, u, pc, allowed: set[str], product_name: str | None = None,
-                     threshold: float = CLAUSE_MIN_SCORE) -> PolicyResult | None:
-        hits = self.searcher.search_clauses(u.text, k=3, allowed_clause_ids=allowed)
-        if not hits or hits[0].score < threshold:
-            return None
-        clause: ClauseInfo | None = self.cache.clauses.get(hits[0].id)
-        if clause is None:
-            return None
+    def _quote(self, pc: PolicyContext, best: Ranked, product_name: str | None) -> PolicyResult:
+        clause: ClauseInfo = self.cache.clauses[best.id]
         reply = pc.say("policy_quote", policy=clause.policy_title, clause=clause.text)
         if product_name:
             reply = f"{product_name}：{reply}"
         return PolicyResult(reply, "answer", [Source("policy", clause.policy_id), Source("clause", clause.clause_id)],
                             resolved=True)
+
+    # --- a product the question's policies leave out ----------------------------------------
+    def _left_out(self, u: Understanding, pc: PolicyContext, knowledge: Knowledge, product_id: str,
+                  product_name: str | None, applying: set[str]) -> PolicyResult | None:
+        """The policies on the intent's topic are in force, but none applies to this product."""
+        on_topic = {c.policy_id: c.policy_title for c in self.cache.clauses.values()
+                    if c.in_force(pc.now) and self.ranker.names_topic(u.intent, c.policy_title)}
+        if not on_topic:
+            return None
+        applying_policies = {self.cache.clauses[cid].policy_id for cid in applying if cid in self.cache.clauses}
+        if applying_policies & set(on_topic):
+            return None
+        policy_id = sorted(on_topic)[0]
+        info = self.cache.products.get(product_id) or knowledge.product(product_id)
+        said = [s.strip() for s in _SENTENCE.findall((info.description if info else None) or "")
+                if self.ranker.names_topic(u.intent, s)]
+        reason = pc.say("product_page_says", text="".join(said[:2])) if said else ""
+        logger.debug("policy %s leaves product %s out", policy_id, product_id)
+        sources = [Source("product", product_id), Source("policy", policy_id)]
+        return PolicyResult(pc.say("policy_not_applicable", product=product_name or product_id,
+                                   policy=on_topic[policy_id], reason=reason), "answer", sources, resolved=True)

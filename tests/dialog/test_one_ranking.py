@@ -1,0 +1,165 @@
+"""One ranking across sources (issue 10, item 3) on a store generated here: the
+clause that names the question's condition, a product its topic's policy leaves
+out, the product's own FAQ against another policy's clause, and the ranker's
+features and configuration. Real Neo4j, real e5 models, real Redis, assembled by
+``dialog.runtime.build_runtime``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import redis
+
+from dialog.handoff_queue import RedisHandoffQueue
+from dialog.runtime import Runtime, build_runtime
+from dialog.session_store import RedisSessionStore
+from graph.testing import reset_database
+from retrieval.ranker import Candidate, CandidateRanker, RankerConfigError
+
+SH = ZoneInfo("Asia/Shanghai")
+
+
+def _variant(sku: str, stock: int, price: float, **attrs: str) -> dict:
+    return {"sku": sku, "attributes": attrs, "stock": stock, "price": price}
+
+
+PRODUCTS = [
+    {"product_id": "R100", "name": "山禾 有机红茶 100g", "brand": "山禾", "category": "茶饮/红茶", "price": 68.0,
+     "description": "高山红茶，罐装。", "variants": [_variant("R100-1", 20, 68.0, spec="100g")],
+     "faq": [{"q": "红茶怎么泡好喝？", "a": "用90℃左右的水，开盖闷泡3分钟。开封后请密封保存。"}]},
+    {"product_id": "R200", "name": "木匠 定制姓名砧板", "brand": "木匠", "category": "厨房/砧板", "price": 129.0,
+     "description": "整木砧板，可刻姓名。质保两年，开裂免费换新。",
+     "variants": [_variant("R200-1", 9, 129.0, size="中号")]},
+    {"product_id": "R300", "name": "驰行 汽车头枕", "brand": "驰行", "category": "汽车用品/头枕", "price": 59.0,
+     "description": "记忆棉头枕。", "variants": [_variant("R300-1", 30, 59.0, color="黑色")],
+     "faq": [{"q": "头枕好安装吗？", "a": "卡扣式设计，绑带扣在座椅头枕杆上即可，大约2分钟装好。"}]},
+]
+FAQ = [
+    {"faq_id": "RF-1", "question": "默认发什么快递？", "answer": "默认发圆通快递。", "paraphrases": ["用哪家快递"]},
+    {"faq_id": "RF-2", "question": "发票怎么开？", "answer": "在订单详情页申请电子发票。", "paraphrases": ["能开票吗"]},
+]
+POLICIES = [
+    {"policy_id": "RP-RET", "title": "七天无理由退货", "version": "1",
+     "clauses": [{"text": "签收7天内商品完好、不影响二次销售的可申请七天无理由退货。"},
+                 {"text": "茶饮类商品未拆封的可以七天无理由退货；拆封后属于食品，不支持七天无理由退货。"},
+                 {"text": "退货寄回运费由买家承担，质量问题由本店承担。"}],
+     "excludes": {"products": ["R200"]},
+     "effective_from": "2026-01-01T00:00:00+08:00"},
+    {"policy_id": "RP-EXC", "title": "换货规则", "version": "1",
+     "clauses": [{"text": "签收15天内可换同款其他规格一次。"},
+                 {"text": "汽车用品已经安装使用的不支持换货。"}],
+     "effective_from": "2026-01-01T00:00:00+08:00"},
+]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 12, 1, 14, 0, tzinfo=SH)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def _write_store(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, rows in (("products", PRODUCTS), ("faq", FAQ), ("policies", POLICIES)):
+        (folder / f"{name}.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
+                                               encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def runtime(driver, settings, encoder, intent_classifier, emotion_scorer, redis_server,
+            tmp_path_factory) -> Iterator[Runtime]:
+    from ingest.pipeline import load_and_index
+
+    reset_database(driver, settings.neo4j_database)
+    store = _write_store(tmp_path_factory.mktemp("ranking-store"))
+    load_and_index(settings, driver, encoder, [store], author="tests", show_progress=False)
+    client = redis.Redis.from_url(redis_server.url)
+    client.flushdb()
+    rt = build_runtime(settings, driver=driver, sessions=RedisSessionStore(client, prefix="t:r:"),
+                       handoffs=RedisHandoffQueue(client, prefix="t:rh:"), encoder=encoder,
+                       classifier=intent_classifier, emotion=emotion_scorer, clock=Clock())
+    yield rt
+    rt.close()
+    client.close()
+    reset_database(driver, settings.neo4j_database)
+
+
+def _ask(rt: Runtime, sid: str, message: str):
+    return rt.engine.chat(sid, message)
+
+
+def _sources(reply, kind: str) -> set[str]:
+    return {s["id"] for s in reply.sources if s["kind"] == kind}
+
+
+# --- the engine, end to end ---------------------------------------------------------------
+@pytest.mark.slow
+@pytest.mark.parametrize(("question", "clause"), [
+    ("山禾有机红茶还没拆封 能退吗", "RP-RET#2"),
+    ("山禾有机红茶拆开喝过了 不喜欢能退吗", "RP-RET#2"),
+])
+def test_the_clause_naming_the_condition_answers(runtime, question, clause):
+    r = _ask(runtime, f"cond-{question}", question)
+    assert r.state.value == "answered", r.reply
+    assert _sources(r, "clause") == {clause}, (r.reply, r.sources)
+    assert "拆封" in r.reply
+
+
+@pytest.mark.slow
+def test_a_product_its_topics_policy_leaves_out_is_told_so(runtime):
+    r = _ask(runtime, "left-out-1", "木匠定制姓名砧板收到不喜欢 能七天无理由退货吗")
+    assert r.state.value == "answered", r.reply
+    assert "不支持" in r.reply and "七天无理由退货" in r.reply, r.reply
+    assert {"R200"} <= _sources(r, "product") and _sources(r, "policy") == {"RP-RET"}
+    assert not _sources(r, "clause")  # no clause of a policy that does not apply is quoted
+
+
+@pytest.mark.slow
+def test_the_products_own_faq_beats_another_policys_clause(runtime):
+    r = _ask(runtime, "install-1", "驰行汽车头枕自己安装要多久")
+    assert r.state.value == "answered", r.reply
+    assert _sources(r, "faq") == {"R300-FAQ-1"}, (r.reply, r.sources)
+    assert "2分钟" in r.reply
+
+
+# --- the ranker on its own ------------------------------------------------------------------
+def test_unopened_is_never_read_as_opened():
+    ranker = CandidateRanker.load()
+    assert ranker.concepts("还没拆封的可以退吗") == {"unopened"}
+    assert ranker.concepts("拆封了还能退吗") == {"opened"}
+    assert ranker.concepts("未拆封的可以退；拆封后不支持") == {"unopened", "opened"}
+
+
+def test_features_order_candidates_of_both_kinds():
+    ranker = CandidateRanker.load()
+    faq = Candidate("faq", "F", "茶叶怎么保存？", "茶叶怎么保存？ 密封冷藏。", 0.880, about_product="X")
+    opened = Candidate("clause", "C#2", "七天无理由退货", "未拆封的可以退；拆封后不支持退货。", 0.875,
+                       applies_to_product=True)
+    other_policy = Candidate("clause", "S#1", "发货规则", "拆封检查后签收。", 0.885, applies_to_product=True)
+    ranked = ranker.rank("茶叶拆封了能退吗", "return_refund", [faq, other_policy, opened])
+    assert [r.id for r in ranked][0] == "C#2"
+    by_id = {r.id: r for r in ranked}
+    assert by_id["S#1"].features["clause_off_topic"] == 1.0
+    assert by_id["C#2"].features["condition_match"] == 1.0
+    assert by_id["F"].features["condition_missing"] == 1.0
+    excluded = Candidate("clause", "C#3", "七天无理由退货", "拆封后不支持退货。", 0.90, applies_to_product=False)
+    assert ranker.rank("拆封了能退吗", "return_refund", [excluded, opened], product_id="X")[0].id == "C#2"
+
+
+def test_bad_configuration_names_file_and_field(tmp_path):
+    path = tmp_path / "ranker.json"
+    path.write_text(json.dumps({"weights": {"nonsense": 1.0}, "topics": {}, "conditions": {}}), encoding="utf-8")
+    with pytest.raises(RankerConfigError, match=r"ranker\.json: weights: unknown \['nonsense'\]"):
+        CandidateRanker.load(path)
+    path.write_text("{", encoding="utf-8")
+    with pytest.raises(RankerConfigError, match="not a ranker configuration"):
+        CandidateRanker.load(path)
