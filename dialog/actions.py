@@ -203,6 +203,8 @@ class Actions:
             except GRAPH_DOWN as e:
                 self.graph.failed(e)
                 knowledge, product_id = None, None
+        if u.follows:  # a follow-up is looked up with the question it follows
+            u = replace(u, text=f"{u.follows} {u.text}")
         try:
             return self.kb.answer(u, pc, knowledge, product_id, name)
         except GRAPH_DOWN as e:

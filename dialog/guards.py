@@ -35,6 +35,8 @@ GUARDS: dict[str, Guard] = {
     "own_order": lambda u, ctx, cues: bool(u.order_id) or cues.has("my_parcel", u.text),
     # a complaint that names what went wrong (broken, missing, late)
     "concrete_problem": lambda u, ctx, cues: cues.has("concrete_problem", u.text),
+    # a product is named or still being discussed
+    "product_in_context": lambda u, ctx, cues: u.product_link is not None or bool(ctx.last_product_id),
     # the classifier is sure of its intent
     "confident": lambda u, ctx, cues: not u.unsure,
 }

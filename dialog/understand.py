@@ -75,6 +75,8 @@ class Understanding:
     own_question: bool = False
     # The one fact (stock_check / price_promotion) a cue of the message asks for, if exactly one.
     asked_fact: str | None = None
+    # The shopper's question this message follows up (要是拆封了呢 -> the return question before it).
+    follows: str | None = None
 
     @property
     def product_id(self) -> str | None:
@@ -177,8 +179,17 @@ def _follow_up(u: Understanding, context: SessionContext, cues: Cues) -> None:
         if new_attribute or new_product:
             u.intent, u.unsure = u.asked_fact or last, False
             u.coreference = u.coreference or new_attribute
+        elif (u.product_link is None and u.asked_fact and cues.has("continuation", text)
+              and (u.unsure or u.intent in PRODUCT_INTENTS)):
+            # "那就要大一点的 还有几个": a fact word of its own about the same product.
+            u.intent, u.unsure, u.coreference = u.asked_fact, False, True
         return
     if last not in NOT_POLICY_TOPICS and cues.has("follow_up", text) and u.asked_fact is None and (
             u.unsure or u.intent in PRODUCT_INTENTS):
-        # "要是拆封了呢" after a return question: the same rule, for the case named now.
+        # "要是拆封了呢" after a return question: the same rule, for the case named now,
+        # looked up together with the question it follows.
         u.intent, u.unsure, u.coreference = last, False, True
+        earlier = [t.text for t in context.history if t.role == "shopper"]
+        if earlier and earlier[-1] == text:
+            earlier.pop()  # the engine has already recorded this message
+        u.follows = earlier[-1] if earlier else None

@@ -160,8 +160,12 @@ class ProductPolicy:
         if not values:
             return PolicyResult(pc.say("stock_values_none", product=name, attr=display(attr)),
                                 "answer", sources, resolved=True)
-        return PolicyResult(pc.say("stock_values", product=name, attr=display(attr),
-                                   values="、".join(values)), "answer", sources, resolved=True)
+        # A stock question gets the count of each value (墨绿（14件）), as for a partly named variant.
+        counts = {value: sum(v.stock for v in variants if v.attributes.get(attr) == value) for value in values}
+        detail = "、".join(f"{value}（{counts[value]}件）" for value in values) if u.intent == "stock_check" \
+            else "、".join(values)
+        return PolicyResult(pc.say("stock_values", product=name, attr=display(attr), values=detail),
+                            "answer", sources, resolved=True)
 
     def _sold_out(self, pc, name, label, wanted, variants) -> str:
         """Offer in-stock alternatives: same colour in other sizes first, then anything."""
@@ -183,7 +187,9 @@ class ProductPolicy:
         prices = sorted({v.price for v in matching if v.price is not None})
         if wanted and len(prices) == 1:
             sources += [Source("variant", v.sku) for v in matching]
-            return PolicyResult(pc.say("price", product=name, variant=" " + _variant_label(wanted),
+            # A value the name already says (…尤克里里 26寸) is not said twice.
+            label = _variant_label({k: v for k, v in wanted.items() if norm(v) not in norm(name)})
+            return PolicyResult(pc.say("price", product=name, variant=" " + label if label else "",
                                        price=f"{prices[0]:g}"), "answer", sources, resolved=True)
         if len(prices) > 1:
             detail = "、".join(f"{_variant_label(v.attributes)} ¥{v.price:g}" for v in matching[:6])

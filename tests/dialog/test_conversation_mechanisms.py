@@ -53,6 +53,10 @@ PRODUCTS = [
     {"product_id": "G500", "name": "步云 休闲帆布鞋", "brand": "步云", "category": "鞋靴/休闲鞋/帆布鞋", "price": 129.0,
      "description": "帆布鞋面，橡胶大底。版型偏小半码，建议拍大半码。",
      "variants": [_variant(f"G500-{s}", 6, 129.0, size=s) for s in ("38", "38.5", "39", "39.5", "40")]},
+    {"product_id": "G700", "name": "森野 碳素登山杖", "brand": "森野", "category": "户外/登山/登山杖", "price": 139.0,
+     "variants": [_variant("G700-BK", 8, 139.0, color="黑色"), _variant("G700-OR", 3, 139.0, color="橙色")]},
+    {"product_id": "G701", "name": "森野 铝合金登山杖", "brand": "森野", "category": "户外/登山/登山杖", "price": 69.0,
+     "variants": [_variant("G701-BK", 5, 69.0, color="黑色"), _variant("G701-BL", 4, 69.0, color="蓝色")]},
     {"product_id": "G600", "name": "云起 加厚运动袜", "brand": "云起", "category": "服饰/袜子/运动袜", "price": 29.0,
      "description": "毛圈底，吸汗。", "variants": [_variant(f"G600-{s}", 10, 29.0, size=s) for s in ("S", "M", "L")]},
 ]
@@ -270,3 +274,30 @@ def test_product_ids_follow_the_stores_own_scheme(runtime):
     assert _sources(r, "product") == {"G301"}, r.reply
     r = Chat(runtime, "ids-2")("P1001还有货吗")  # another store's scheme names no product here
     assert not _sources(r, "product") and "P1001" not in {e["value"] for e in r.entities}, r.reply
+
+
+def test_brand_and_a_variant_only_one_of_its_products_has_name_that_product(runtime):
+    r = Chat(runtime, "family-1")("森野蓝色的多少钱")  # only the aluminium one comes in blue
+    assert _sources(r, "product") == {"G701"} and "69" in r.reply, r.reply
+    r = Chat(runtime, "family-2")("森野黑色的多少钱")  # both come in black: not guessed
+    assert _sources(r, "product") != {"G700"} and _sources(r, "product") != {"G701"}, r.reply
+
+
+def test_a_stock_question_gets_the_count_of_each_value(runtime):
+    r = Chat(runtime, "counts-1")("森野碳素登山杖有货吗")
+    assert r.intent == "stock_check"
+    assert "黑色（8件）" in r.reply and "橙色（3件）" in r.reply, r.reply
+
+
+def test_a_fact_word_after_the_product_asks_that_fact(runtime):
+    chat = Chat(runtime, "counts-2")
+    chat("森野铝合金登山杖多少钱")
+    r = chat("那就要长一点的 还有几根")  # nothing linked, but 还有几 asks the stock of the same product
+    assert r.intent == "stock_check" and "G701" in _sources(r, "product"), r.reply
+
+
+def test_which_size_of_the_product_being_discussed_is_size_advice(runtime):
+    chat = Chat(runtime, "size-ctx")
+    chat("步云休闲帆布鞋多少钱")
+    r = chat("我平时穿39码 选哪个码好")
+    assert r.intent == "size_advice" and "39.5" in r.reply, r.reply
