@@ -7,7 +7,8 @@ that walks through one night (22:00-08:00 store time, plus a few daytime
 sessions for contrast). The traffic mixes pre-sales (search, follow-ups,
 promotions, how to buy), logistics (order status after verification, shipping
 rules), after-sales, complaints and after-hours hand-offs (which keep being
-answered, take a callback number or are cancelled). A deterministic share of
+answered, take a callback number or are cancelled); in the morning, agents
+answer the queue in its order (the first human reply). A deterministic share of
 the pre-sales sessions (returning shoppers who verified an earlier order) is
 followed by an order, loaded through a reviewed change set so that the real
 attribution hook runs; the change set is rolled back at the end, leaving the
@@ -88,6 +89,12 @@ def _script(n: int, rng: random.Random, order_share: float) -> list[dict]:
     return sessions
 
 
+def _morning(agent_hours: str) -> datetime:
+    """The start of agent hours (``09:00-24:00``) on the morning after the scripted night."""
+    hour, minute = (int(x) for x in agent_hours.split("-")[0].split(":"))
+    return (NIGHT_START + timedelta(days=1)).replace(hour=hour, minute=minute)
+
+
 def run(args: argparse.Namespace) -> dict:
     from dialog.after_hours import PRIORITY_NAMES, morning_queue
     from dialog.agent_hours import AgentHours
@@ -149,6 +156,13 @@ def run(args: argparse.Namespace) -> dict:
                   "created_at": t.created_at.isoformat(), "callback_left": t.callback_phone is not None}
                  for t in morning_queue(handoffs.list("queued"))]
         cancelled = sum(t.cancelled for t in handoffs.list())
+        # Morning: agents come on at the start of agent hours and answer the queue in its order,
+        # one ticket every few minutes, so the first human reply after a night hand-off is measured.
+        clock.now = _morning(settings.agent_hours)
+        for n, item in enumerate(queue):
+            clock.now += timedelta(minutes=3 + n % 3)
+            handoffs.claim(item["ticket_id"], "agent-morning")
+            engine.agent_reply(item["ticket_id"], "agent-morning", "您好，我是早班客服，来接着处理您的问题")
         changes = ChangeSetService(driver, settings.neo4j_database,
                                    phone_salt=settings.phone_hash_salt.get_secret_value(), on_change=tracker.on_change)
         applied = None
@@ -158,7 +172,8 @@ def run(args: argparse.Namespace) -> dict:
         try:
             figures = night_shift_figures(
                 events.events(), outcomes.conversions(), outcomes.ratings(),
-                names=lambda ids: {p.product_id: p.display_name for p in knowledge.products(ids)})
+                names=lambda ids: {p.product_id: p.display_name for p in knowledge.products(ids)},
+                tickets=handoffs.list())
         finally:
             if applied is not None:
                 changes.rollback(applied.id)

@@ -23,7 +23,8 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, Field
 
 from dialog.outcomes import Conversion, Rating
-from schema.conversation import ConversationEvent
+from dialog.response_times import HumanReplyFigures, human_reply_figures, percentile
+from schema.conversation import ConversationEvent, HandoffTicket
 
 logger = logging.getLogger(__name__)
 
@@ -171,8 +172,11 @@ class NightShiftFigures(BaseModel):
     by_hour: list[HourFigures]
     revenue_attributed: float
     top_night_products_without_order: list[AskedProduct]
-    first_reply_p50_ms: float | None = None
+    first_reply_p50_ms: float | None = Field(None, description="the bot's first reply: processing time of each "
+                                             "session's first message (median); people are in human_replies")
     first_reply_p95_ms: float | None = None
+    human_replies: HumanReplyFigures = Field(default_factory=HumanReplyFigures,
+                                             description="after a hand-off: time to the first agent reply")
     auto_resolution_rate: float = Field(description="sessions with no hand-off and no repeated question")
     repeated_question_sessions: int = 0
     ratings: int = 0
@@ -207,18 +211,10 @@ def _rate(part: int, whole: int) -> float:
     return round(part / whole, 4) if whole else 0.0
 
 
-def _percentile(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    index = max(0, min(len(ordered) - 1, int(round(q / 100 * len(ordered) + 0.5)) - 1))
-    return round(ordered[index], 1)
-
-
 def night_shift_figures(events: Iterable[ConversationEvent], conversions: Iterable[Conversion],
                         ratings: Iterable[Rating], *, tz_name: str = STORE_TZ,
-                        names: Callable[[list[str]], dict[str, str]] | None = None, top_n: int = 10
-                        ) -> NightShiftFigures:
+                        names: Callable[[list[str]], dict[str, str]] | None = None, top_n: int = 10,
+                        tickets: Iterable[HandoffTicket] = ()) -> NightShiftFigures:
     tz = ZoneInfo(tz_name)
     sessions = sessions_from_events(events)
     by_session = {c.session_id: c for c in conversions if c.session_id in sessions}
@@ -260,7 +256,8 @@ def night_shift_figures(events: Iterable[ConversationEvent], conversions: Iterab
         night=night, day=day, by_hour=hours,
         revenue_attributed=round(sum(revenue_by_session.values()), 2),
         top_night_products_without_order=[AskedProduct(product_id=p, name=label.get(p), sessions=n) for p, n in top],
-        first_reply_p50_ms=_percentile(latencies, 50), first_reply_p95_ms=_percentile(latencies, 95),
+        first_reply_p50_ms=percentile(latencies, 50), first_reply_p95_ms=percentile(latencies, 95),
+        human_replies=human_reply_figures(tickets, set(sessions)),
         auto_resolution_rate=_rate(resolved, len(sessions)), repeated_question_sessions=repeated,
         ratings=len(rated),
         rating_average=round(sum(r.score for r in rated) / len(rated), 2) if rated else None,

@@ -40,7 +40,8 @@ def summary() -> Response:
 
 @endpoint(bp, "/v1/analytics/night-shift", ["GET"], Operation(
     summary="Leads and conversion by hour (night 22:00-08:00 vs day), revenue attributed, products most "
-            "asked about at night without an order, time to first reply, auto-resolution and satisfaction "
+            "asked about at night without an order, time to first reply (the bot's, and a person's after a "
+            "hand-off), auto-resolution and satisfaction "
             "(default: the last 7 days)",
     tag="analytics", roles=("operator",), query=AnalyticsQuery, response=NightShiftFigures,
     errors=(400, 401, 403)))
@@ -54,7 +55,7 @@ def night_shift() -> Response:
     conversions = svc.outcomes.conversions() if svc.outcomes is not None else []
     ratings = svc.outcomes.ratings() if svc.outcomes is not None else []
     return json_response(night_shift_figures(svc.events.events(start, end), conversions, ratings,
-                                             names=_names(svc)))
+                                             names=_names(svc), tickets=svc.handoffs.list()))
 
 
 def _names(svc):

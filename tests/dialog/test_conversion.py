@@ -73,3 +73,25 @@ def test_morning_queue_priority_then_age():
     queue = morning_queue([t("x", 0, PRIORITY_OTHER), t("y", 5, PRIORITY_PRESALES), t("z", 9, PRIORITY_ANGER),
                            t("w", 1, PRIORITY_PRESALES)])
     assert [q.ticket_id for q in queue] == ["z", "w", "y", "x"]
+
+
+def test_first_human_reply_is_counted_apart_from_the_bot():
+    from dialog.response_times import human_reply_figures
+    from schema.conversation import Turn
+
+    def t(tid, sid, minutes_to_agent=None, cancelled=False):
+        transcript = [Turn(role="shopper", text="转人工", at=T0), Turn(role="bot", text="好的", at=T0)]
+        if minutes_to_agent is not None:
+            transcript.append(Turn(role="agent", text="您好", at=T0 + timedelta(minutes=minutes_to_agent)))
+            transcript.append(Turn(role="agent", text="还在吗", at=T0 + timedelta(minutes=minutes_to_agent + 30)))
+        return HandoffTicket(ticket_id=tid, session_id=sid, reason="explicit", created_at=T0, transcript=transcript,
+                             cancelled=cancelled)
+
+    tickets = [t("1", "d", 600), t("2", "d", 20), t("3", "d"), t("4", "d", cancelled=True), t("5", "x", 1)]
+    got = human_reply_figures(tickets, {"d"})
+    assert (got.handoffs, got.handoffs_answered, got.handoffs_unanswered, got.handoffs_cancelled) == (4, 2, 1, 1)
+    assert got.first_human_reply_p50_min == 20.0 and got.first_human_reply_p95_min == 600.0
+    figures = night_shift_figures(EVENTS, [], [], tickets=tickets)
+    assert figures.human_replies == got                       # only the sessions in the window
+    assert figures.first_reply_p50_ms is not None             # the bot's first reply stays its own figure
+    assert human_reply_figures([]).first_human_reply_p50_min is None

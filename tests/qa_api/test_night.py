@@ -137,6 +137,14 @@ def test_morning_queue_orders_anger_then_presales_then_the_rest(stack, clock):
     assert client.post(f"/v1/handoffs/{opened['presales']}/claim", headers=AGENT).status_code == 200
     quiet = chat(client, "q-presales", "在吗")
     assert quiet["reply"] == "" and quiet["state"] == "handoff"
+    clock.now += timedelta(minutes=7)
+    replied = client.post(f"/v1/handoffs/{opened['presales']}/reply", headers=AGENT, json={"text": "您好，我来帮您看看"})
+    assert replied.status_code == 200, replied.get_json()
+    window = {"from": (NIGHT - timedelta(hours=1)).isoformat(), "to": (NIGHT + timedelta(hours=2)).isoformat()}
+    humans = client.get("/v1/analytics/night-shift", query_string=window, headers=OPERATOR).get_json()["human_replies"]
+    # Handed off at 02:05, first person at 10:07 the same morning: the wait for agent hours counts.
+    assert humans["handoffs_answered"] >= 1 and humans["handoffs_unanswered"] >= 1
+    assert humans["first_human_reply_p95_min"] == pytest.approx(8 * 60 + 2, abs=0.5)
 
 
 def _verified_order(kg: GraphKnowledge) -> tuple[str, str, str]:
