@@ -44,7 +44,7 @@ def run() -> dict[str, Any]:
     from retrieval.keyword import KeywordIndex
     from retrieval.metrics import load_heldout
     from retrieval.models import ensure_offline_env
-    from retrieval.ranker import Candidate, CandidateRanker
+    from retrieval.ranker import Candidate, CandidateRanker, settle
     from retrieval.tokenize import Tokenizer
     from retrieval.vector_index import VectorIndex
     from schema.settings import load_settings
@@ -79,13 +79,13 @@ def run() -> dict[str, Any]:
                 clause_cands.append(Candidate("clause", x.id, c.policy_title, c.text, x.score))
         rows.append((h, intent, hits, cands, clause_cands))
 
-    def measure(r: CandidateRanker, contend: bool = True) -> dict[str, Any]:
+    def measure(r: CandidateRanker, contend: bool = True, settle_single: bool = True) -> dict[str, Any]:
         reranked, competing, decisions = [], [], {}
         for h, intent, _hits, cands, clause_cands in rows:
             ranked = r.rank(h.query, intent, cands)
             reranked.append([x.id for x in ranked])
             competing.append([x.id for x in r.rank(h.query, intent, cands + clause_cands)])
-            d = searcher.decide([RetrievalHit("faq", x.id, x.score, "") for x in (r.contenders(ranked, intent) if contend else ranked)])
+            d = (settle if settle_single else (lambda x: x))(searcher.decide([RetrievalHit("faq", x.id, x.score, "") for x in (r.contenders(ranked, intent) if contend else ranked)]))
             key = d.kind if d.kind != "answer" else ("answer_right" if d.hits[0].id == h.faq_id else "answer_wrong")
             decisions[key] = decisions.get(key, 0) + 1
         return {**_metrics(reranked, gold), "with_clauses": _metrics(competing, gold), "decisions": decisions}
@@ -96,9 +96,10 @@ def run() -> dict[str, Any]:
     assert _metrics(fusion, gold)["top1"] == out["fusion"]["top1"]
     out["without"] = {k: measure(replace(ranker, weights={**ranker.weights, k: 0.0}))["top1"]
                       for k in ranker.weights}
-    out["grid"] = {f"off_topic={t},condition={c}": (lambda m: (m["top1"], m["with_clauses"]["top1"]))(
-        measure(replace(ranker, weights={**ranker.weights, "clause_off_topic": t, "condition_match": c})))
-        for t in (0.0, -0.01, -0.02, -0.04) for c in (0.0, 0.02)}
+    out["grid"] = {f"missing={t},condition={c}": (lambda m: (m["top1"], m["with_clauses"]["top1"]))(
+        measure(replace(ranker, weights={**ranker.weights, "condition_missing": t, "condition_match": c})))
+        for t in (-0.006, -0.02) for c in (0.02, 0.03)}
+    out["single_offer_answered"] = measure(ranker, settle_single=False)["decisions"]
     return out
 
 

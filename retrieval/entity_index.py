@@ -174,6 +174,13 @@ class SurfaceIndex:
         self.pinyin: dict[str, tuple[Surface, ...]] = {k: tuple(v) for k, v in pinyin.items()}
         self.brand_products: dict[str, frozenset[str]] = {
             e.value: frozenset(e.product_ids) for e in lexicon.of_type("brand")}
+        # The products offering each colour, size or option value (a brand's products narrow by them).
+        value_products: dict[tuple[str, str], set[str]] = defaultdict(set)
+        for e in lexicon.entries:
+            if e.type in ("color", "size", "attribute"):
+                value_products[(e.type, e.value)].update(e.product_ids)
+        self.value_products: dict[tuple[str, str], frozenset[str]] = {
+            k: frozenset(v) for k, v in value_products.items()}
         self._choices: dict[tuple[int, float], tuple[str, ...]] = {}
         self.color_groups: dict[str, tuple[str, ...]] = {}
         groups: dict[str, list[str]] = defaultdict(list)

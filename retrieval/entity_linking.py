@@ -34,6 +34,7 @@ colour written differently (红 / 红色).
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -58,6 +59,8 @@ from schema.types import EntityLink
 logger = logging.getLogger(__name__)
 
 STRONG_CONTEXT = frozenset({"brand", "category", "product"})
+# A unit right after a number: an alias ending in the number still matches (云岭500 in 云岭500ml).
+_UNIT_AFTER = re.compile(r"(?:ml|l|g|kg|mm|cm|m|gb|tb|mah|w|v)(?![a-z0-9])")
 SCHEME_ID_SCORE = 0.6
 TokenizerFactory = Callable[[Path], Tokenizer]
 
@@ -179,6 +182,7 @@ class EntityLinker:
         cands += self._approximate(state.index, folded, tokens)
         chosen = self._select([c for c in cands if not any(blocked[c.start:c.end])], len(text))
         found = self._merge_brand_product(state.index, self._to_links(state.index, text, chosen), text)
+        found = self._narrow_brand(state.index, found)
         links += found + self._scheme_ids(state.index, text, folded, blocked, found)
         return sorted(links, key=lambda x: x.start)
 
@@ -228,8 +232,9 @@ class EntityLinker:
                 if _ascii_word(key[0]) and start > 0 and (
                         _ascii_word(folded[start - 1]) or (key[0].isdigit() and folded[start - 1] == ".")):
                     continue  # 5l inside 6.5l
-                if _ascii_word(key[-1]) and end < len(folded) and _ascii_word(folded[end]):
-                    continue
+                if (_ascii_word(key[-1]) and end < len(folded) and _ascii_word(folded[end])
+                        and not (key[-1].isdigit() and _UNIT_AFTER.match(folded, end))):
+                    continue  # x15 inside x15pro, but 云岭500 in 云岭500ml (a number and its unit)
                 if requires_alignment(key) and (start not in starts or end not in ends):
                     continue
                 found.append(_Candidate(start, end, 1.0, hits, n))
@@ -343,6 +348,40 @@ class EntityLinker:
                                      link.value, min(prev.score, link.score), link.candidates)
             else:
                 out.append(link)
+        return out
+
+    @staticmethod
+    def _narrow_brand(index: SurfaceIndex, links: list[EntityLink]) -> list[EntityLink]:
+        """A brand and the option values of one of its products -> that product.
+
+        听松 + 26寸 + 原木色 names the brand's product that offers 26寸 and 原木色. With
+        no product named, each colour, size or option value that some of the brand's
+        products offer narrows the brand's products; when that leaves one to three
+        (fewer than the brand has), the brand link becomes a product link (the others
+        as candidates, for the dialogue to ask which).
+        """
+        if any(link.type == "product" for link in links):
+            return links
+        out = list(links)
+        for i, link in enumerate(links):
+            if link.type != "brand":
+                continue
+            pool = index.brand_products.get(link.value, frozenset())
+            if len(pool) < 2:
+                continue
+            narrowed = pool
+            for other in links:
+                if other.type not in ("color", "size", "attribute"):
+                    continue
+                offering = frozenset().union(*(index.value_products.get((other.type, v), frozenset())
+                                               for v in (other.value, *other.candidates)))
+                if narrowed & offering:
+                    narrowed = narrowed & offering
+            if narrowed != pool and len(narrowed) <= 3:
+                ranked = sorted(narrowed)
+                out[i] = EntityLink(link.text, link.start, link.end, "product", ranked[0], link.score,
+                                    tuple(ranked[1:]))
+                break
         return out
 
     @staticmethod

@@ -182,3 +182,43 @@ def family_members(word: str, values: Sequence[str], families: ColorFamilies | N
         return ()
     main = [v for v in values if fams.of(v)[:1] == (fam,)]
     return tuple(main + [v for v in values if v not in main and fam in fams.of(v)])
+
+
+MENTION_MIN = 2  # characters of a value that a message must repeat to name it
+
+
+def _longest_common(a: str, b: str) -> str:
+    best = ""
+    for i in range(len(a)):
+        for j in range(i + len(best) + 1, len(a) + 1):
+            if a[i:j] in b:
+                best = a[i:j]
+            else:
+                break
+    return best
+
+
+def mentioned_values(text: str, offered: dict[str, Iterable[str]]) -> dict[str, str]:
+    """Values the message names by a distinctive part of them, per property.
+
+    秦plus names 比亚迪秦PLUS, 卡罗拉 丰田卡罗拉, 整提 整提7饼: the longest run of at
+    least :data:`MENTION_MIN` characters that the message shares with a value,
+    provided no other value of the same property contains that run (so 色 or a
+    shared unit never picks one) and no other value shares as long a run.
+
+    >>> mentioned_values("秦plus的座套还有吗", {"车型": ["比亚迪秦PLUS", "丰田卡罗拉"]})
+    {'车型': '比亚迪秦PLUS'}
+    """
+    message = model_key(text)
+    found: dict[str, str] = {}
+    for key, values in offered.items():
+        vals = list(dict.fromkeys(v for v in values if v))
+        scored = []
+        for v in vals:
+            run = _longest_common(model_key(v), message)
+            if len(run) >= MENTION_MIN and not any(run in model_key(o) for o in vals if o != v):
+                scored.append((len(run), v))
+        scored.sort(reverse=True)
+        if scored and (len(scored) == 1 or scored[0][0] > scored[1][0]):
+            found[key] = scored[0][1]
+    return found

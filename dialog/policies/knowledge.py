@@ -16,7 +16,7 @@ import re
 
 from dialog.policies.base import Knowledge, PolicyContext, PolicyResult, Searcher, TextCache
 from dialog.understand import Understanding
-from retrieval.ranker import Candidate, CandidateRanker, Ranked
+from retrieval.ranker import Candidate, CandidateRanker, Ranked, settle
 from schema.types import ClauseInfo, RetrievalHit, Source
 
 logger = logging.getLogger(__name__)
@@ -90,11 +90,13 @@ class KnowledgePolicy:
         if ranked and ranked[0].kind == "clause" and clauses and clauses[0].score >= clause_floor:
             return self._quote(pc, clauses[0], product_name)
         hits = [RetrievalHit("faq", r.id, r.score, r.candidate.heading) for r in faqs]
-        decision = self.searcher.decide(hits)
+        decision = settle(self.searcher.decide(hits))
         if decision.kind == "answer":
             return self.answer_choice(pc, decision.hits[0].id)
-        if clauses and clauses[0].score >= clause_floor:
-            return self._quote(pc, clauses[0], product_name)
+        # A clause on another topic is no answer for want of a better one.
+        on_topic = [r for r in clauses if not r.features["clause_off_topic"]]
+        if on_topic and on_topic[0].score >= clause_floor:
+            return self._quote(pc, on_topic[0], product_name)
         if decision.kind == "clarify":
             options = decision.hits[:3]
             lines = "\n".join(f"{i}. {h.text}" for i, h in enumerate(options, 1))

@@ -6,6 +6,7 @@ import re
 
 from dialog.policies.base import Knowledge, PolicyContext, PolicyResult
 from dialog.understand import Understanding
+from retrieval.variant_match import mentioned_values
 from schema.attribute_names import display, family, norm, ordered, same_attribute
 from schema.types import ProductInfo, Source, VariantInfo
 
@@ -79,6 +80,17 @@ def resolve_attributes(u: Understanding, product: ProductInfo,
             matched[hit[0]] = hit[1]
         else:
             unknown[key.removeprefix("attribute:")] = value
+    # Values the linker cannot know as words (秦plus for 比亚迪秦PLUS): named by a distinctive part.
+    # Words the linker already read (the product, linked colours and options) are not read again.
+    chars = list(u.text)
+    for e in [u.product_link, *u.entities]:
+        if e is not None and e.type in ("product", "color", "size", "attribute") and e.end <= len(chars):
+            chars[e.start:e.end] = [" "] * (e.end - e.start)
+    text = "".join(chars)
+    unknown_keys = {o for o in offered for k in unknown if same_attribute(o, k)}
+    for key, value in mentioned_values(text, offered).items():
+        if key not in matched and key not in unknown_keys:
+            matched[key] = value
     return matched, unknown
 
 
@@ -115,8 +127,13 @@ class ProductPolicy:
         if unknown and not wanted:
             key, value = next(iter(unknown.items()))
             keys = _keys(product, variants)
+            # An option word that is neither a colour nor a size (a fit, a model) is compared
+            # with the product's own options of that kind, not with its colours.
+            other_kind = ([k for k in keys if family(k) not in ("color", "size")]
+                          if f"attribute:{key}" in u.attributes else [])
             attr = (next((k for k in keys if same_attribute(k, key)), None)
-                    or asked_attribute(u.text, product, variants) or (keys[0] if keys else key))
+                    or asked_attribute(u.text, product, variants) or next(iter(other_kind), None)
+                    or (keys[0] if keys else key))
             values = _values_with_stock(variants, attr)
             return PolicyResult(pc.say("variant_not_offered", product=name, variant=value,
                                        attr=display(attr) if attr in keys else "规格",

@@ -37,8 +37,12 @@ PRODUCTS = [
      "description": "整木砧板，可刻姓名。质保两年，开裂免费换新。",
      "variants": [_variant("R200-1", 9, 129.0, size="中号")]},
     {"product_id": "R300", "name": "驰行 汽车头枕", "brand": "驰行", "category": "汽车用品/头枕", "price": 59.0,
-     "description": "记忆棉头枕。", "variants": [_variant("R300-1", 30, 59.0, color="黑色")],
+     "description": "记忆棉头枕。",
+     "variants": [_variant("R300-1", 0, 59.0, 适用车型="长安逸动经典版", color="黑色"),
+                  _variant("R300-2", 8, 59.0, 适用车型="吉利星瑞", color="黑色")],
      "faq": [{"q": "头枕好安装吗？", "a": "卡扣式设计，绑带扣在座椅头枕杆上即可，大约2分钟装好。"}]},
+    {"product_id": "R400", "name": "安途 丝圈汽车脚垫", "brand": "安途", "category": "汽车用品/脚垫", "price": 99.0,
+     "variants": [_variant("R400-1", 5, 99.0, 适用车型="吉利博越")]},
 ]
 FAQ = [
     {"faq_id": "RF-1", "question": "默认发什么快递？", "answer": "默认发圆通快递。", "paraphrases": ["用哪家快递"]},
@@ -129,6 +133,21 @@ def test_the_products_own_faq_beats_another_policys_clause(runtime):
     assert r.state.value == "answered", r.reply
     assert _sources(r, "faq") == {"R300-FAQ-1"}, (r.reply, r.sources)
     assert "2分钟" in r.reply
+
+
+@pytest.mark.slow
+def test_a_variant_named_by_part_of_its_value(runtime):
+    r = _ask(runtime, "part-1", "驰行汽车头枕逸动的还有货吗")
+    assert "R300-1" in _sources(r, "variant") or "没货" in r.reply or "售罄" in r.reply, r.reply
+    assert "长安逸动经典版" in r.reply and "吉利星瑞" in r.reply, r.reply
+    r = _ask(runtime, "part-2", "驰行汽车头枕星瑞的还有几个")
+    assert "8" in r.reply and "吉利星瑞" in r.reply, r.reply
+
+
+@pytest.mark.slow
+def test_an_option_the_product_lacks_is_compared_with_options_of_its_kind(runtime):
+    r = _ask(runtime, "fit-1", "驰行汽车头枕吉利博越的有吗")
+    assert "吉利星瑞" in r.reply and "黑色" not in r.reply, r.reply
 
 
 # --- the ranker on its own ------------------------------------------------------------------

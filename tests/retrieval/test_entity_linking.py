@@ -184,3 +184,14 @@ def test_old_user_dictionaries_are_pruned(tmp_path):
     assert left == ["2", "3", "4"]
     lines = paths[-1].read_text(encoding="utf-8").splitlines()
     assert lines == ["款式4号 3000", "青禾 3000", "青禾款式4号 3000"]
+
+
+def test_an_alias_ending_in_a_number_matches_before_its_unit(tmp_path):
+    lexicon = lexicon_from_records([
+        {"product_id": "Q1", "name": "溪谷 随手杯 400ml", "brand": "溪谷", "aliases": ["溪谷400"]},
+        {"product_id": "Q2", "name": "溪谷 大肚杯 900ml", "brand": "溪谷", "aliases": ["溪谷900"]},
+        {"product_id": "Q3", "name": "溪谷 X15", "brand": "溪谷", "aliases": ["x15"]},
+    ])
+    el = EntityLinker(lexicon, dict_root=tmp_path)
+    assert [(x.type, x.value) for x in el.link("溪谷400ml还有吗") if x.type == "product"] == [("product", "Q1")]
+    assert not [x for x in el.link("x15pro有吗") if x.type == "product" and x.text.lower() == "x15"]

@@ -104,6 +104,20 @@ def test_product_resolution_finds_its_only_grey(store_linker):
         assert next(c for c in choices if c in values) == match_values(link.text, values)[0].value, pid
 
 
+@pytest.mark.parametrize(("text", "product"), [
+    ("远山500ml的还有吗", "KT-LM-102"), ("远山湖水蓝有货吗", "KT-LM-101"), ("远山350ml星砂银灰多少钱", "KT-LM-102"),
+])
+def test_a_brand_and_values_only_one_of_its_products_has_name_it(store_linker, text, product):
+    assert [v for v, _ in _products(store_linker.link(text))] == [product]
+
+
+@pytest.mark.parametrize("text", ["远山有什么颜色", "青木岩石黑的有吗"])
+def test_a_brand_alone_or_with_values_all_its_products_have_stays_a_brand(store_linker, text):
+    links = store_linker.link(text)
+    assert not _products(links)
+    assert [x.value for x in links if x.type == "brand"] in (["远山"], ["青木"])
+
+
 def test_id_schemes_are_derived_from_the_loaded_ids():
     schemes = id_schemes(["SKU_88012", "SKU_88013", "mx-2231", "mx-2232", "100234"])
     assert len(schemes) == 2  # digit-only ids get exact matching only

@@ -48,3 +48,13 @@ def test_malformed_family_file_is_named(tmp_path):
     bad.write_text(json.dumps({"families": [{"name": "red", "words": ["红色"], "hues": []}]}), encoding="utf-8")
     with pytest.raises(VariantMatchError, match=r"families\[0\]\.hues"):
         load_color_families(bad)
+
+
+def test_a_value_named_by_a_distinctive_part():
+    from retrieval.variant_match import mentioned_values
+
+    offered = {"车型": ["长安逸动经典版", "吉利星瑞", "吉利博越"], "颜色": ["岩石黑", "云雾白"]}
+    assert mentioned_values("逸动的还有吗", offered) == {"车型": "长安逸动经典版"}
+    assert mentioned_values("星瑞 黑色", offered) == {"车型": "吉利星瑞"}
+    assert mentioned_values("吉利的有吗", offered) == {}  # 吉利 is shared by two values: no choice
+    assert mentioned_values("黑的", offered) == {}  # one character is no mention
