@@ -42,6 +42,7 @@ ORDER_INTENTS = frozenset({"order_status", "change_address", "cancel_order"})
 # Intents a policy follow-up (要是…呢) never continues: conversation moves, not questions about a rule.
 NOT_POLICY_TOPICS = PRODUCT_INTENTS | ORDER_INTENTS | {"greeting", "goodbye", "out_of_scope", "human_agent",
                                                        "complaint"}
+PLEASANTRY_INTENTS = frozenset({"greeting", "goodbye"})
 # The fact a message may ask for by a cue list named ``asks_<intent>`` in the routing data.
 FACT_INTENTS = ("stock_check", "price_promotion")
 MAX_FOLLOW_UP = 14
@@ -152,6 +153,10 @@ def understand(
                 u.attributes[key] = e.value
                 u.attribute_alternatives[key] = e.candidates
     u.coreference = bool(_COREF.search(text))
+    if u.unsure and u.intent in PLEASANTRY_INTENTS and (u.product_link or u.attributes):
+        # "那绿的呢" is no goodbye: a message naming a product or a variant, when the classifier
+        # doubts it is chat, is a product question (its best product intent in the ranking).
+        u.intent = next((i for i, _ in prediction.ranking if i in PRODUCT_INTENTS), "product_attribute")
     u.own_question = cues.has("own_question", text)
     u.asked_fact = asked_fact(text, cues)
     _follow_up(u, context, cues)

@@ -301,3 +301,14 @@ def test_which_size_of_the_product_being_discussed_is_size_advice(runtime):
     chat("步云休闲帆布鞋多少钱")
     r = chat("我平时穿39码 选哪个码好")
     assert r.intent == "size_advice" and "39.5" in r.reply, r.reply
+
+
+def test_a_doubtful_goodbye_that_names_a_variant_is_a_product_question(runtime):
+    classifier = runtime.engine.p.classifier
+    doubted = [t for t in ("黑的吧", "那黑的呢", "蓝的吧", "那蓝的呢")
+               if (p := classifier.classify(t)).unsure and p.intent in ("goodbye", "greeting")]
+    assert doubted, "the classifier is sure of every fragment: pick fragments it doubts"
+    for text in doubted:
+        r = Chat(runtime, f"doubt-{text}")(text)
+        assert r.intent in ("product_attribute", "stock_check", "price_promotion", "size_advice"), (text, r.intent)
+        assert r.state.value != "closed", r.reply
