@@ -90,6 +90,32 @@ def _measured(variants, measure) -> list:
     return [v for v in variants if any(_measure_ok(measure, x) for x in v.attributes.values())]
 
 
+_CJK_RUN = re.compile(r"[\u4e00-\u9fff]{3,}")
+WISH_VALUE_MIN = 3  # characters a wish shares with a variant value to name it (卡罗拉 in 丰田卡罗拉)
+
+
+def _wished_values(wish: str, values) -> set[str]:
+    """Values holding a run of WISH_VALUE_MIN+ Chinese characters of the wish."""
+    grams = {run[i:i + n] for run in _CJK_RUN.findall(wish) for n in range(WISH_VALUE_MIN, len(run) + 1)
+             for i in range(len(run) - n + 1)}
+    return {v for v in values if any(g in v for g in grams)} if grams else set()
+
+
+def _by_wished_value(matched, wish: str):
+    """适合卡罗拉的座套: a wish naming part of some variants' values (丰田卡罗拉) keeps those variants,
+    when any candidate has one; otherwise the wish only ranks."""
+    if not wish:
+        return matched
+    kept = []
+    for c, variants, labels in matched:
+        hits = _wished_values(wish, {str(x) for v in variants for x in v.attributes.values()})
+        named = [v for v in variants if hits & {str(x) for x in v.attributes.values()}]
+        if named:
+            value = next(str(x) for x in named[0].attributes.values() if str(x) in hits)
+            kept.append((c, named, {**labels, f"attribute:{value}": value}))
+    return kept or matched
+
+
 def _best_sentence(description: str | None, wish: str) -> str | None:
     if not description:
         return None
@@ -178,7 +204,7 @@ class SearchPolicy:
                     continue
                 labels = labels or {"measure": variant_label(variants[0].attributes)}
             matched.append((c, variants, labels))
-        return self._rank(matched, req, text)
+        return self._rank(_by_wished_value(matched, req.wish), req, text)
 
     def _rank(self, matched, req: SearchRequest, text: str):
         if len(matched) <= 1:
@@ -238,6 +264,8 @@ class SearchPolicy:
         ctx.discussed_products = list(dict.fromkeys([*ctx.discussed_products, *ctx.last_results]))[-20:]
         if len(top) == 1:
             ctx.last_product_id = top[0][0].product.product_id
+            # The variant the request named (a facet value, a value the wish names) carries to the next turn.
+            ctx.last_variant_attrs = {k: v for k, v in top[0][2].items() if k != "measure"}
         key = "search_relaxed" if relaxed else "search_results"
         reply = self.t.render(key, pc.seed, n=len(top), summary=self._summary(req), relaxed=relaxed or "",
                               list="\n".join(lines))

@@ -332,3 +332,14 @@ def test_a_brand_with_option_values_only_one_of_its_products_has_names_that_prod
     reply = chat(client, "brand-values", f"{brand}{values[0]}{values[1]}的多少钱")
     assert target.display_name in reply["reply"] or target.name in reply["reply"], (target, reply["reply"])
     assert f"{variant.price:g}" in reply["reply"], (variant, reply["reply"])
+
+
+def test_a_wish_naming_part_of_a_variant_value_keeps_those_variants(stack):
+    client, kg = stack
+    reply = chat(client, "wish-value", "推荐一款能上下水的扫地机器人")
+    cards = check_cards(kg, reply, category_name="扫地机器人")
+    for c in cards:  # each product offered has an in-stock variant whose value holds 上下水
+        named = [v for v in kg.variants(c["product_id"]) if v.stock > 0
+                 and any("上下水" in str(x) for x in v.attributes.values())]
+        assert named, (c, reply["reply"])
+    assert "上下水" in reply["reply"].split("\n", 1)[1], reply["reply"]  # said as the reason, not only asked
