@@ -2,8 +2,8 @@
 ``ops.logpipe``) and the analytics event store (``dialog.events``).
 
 ``mask(text)`` hides mobile numbers (``138****5678``), the street part of
-Chinese addresses (``浙江省杭州市西湖区***``), order numbers (16 digits,
-last four kept), e-mail addresses (``z***@example.com``) and contact ids given
+Chinese addresses (``浙江省杭州市西湖区***``), order numbers (any run of
+8 or more digits, last four kept), e-mail addresses (``z***@example.com``) and contact ids given
 after 微信/QQ/wx (``微信: ***``). ``mask_event_text`` also hides a bare group of
 four digits (the last four digits of a phone a shopper types to open an order,
 and the tails ``mask`` keeps), for stores that keep messages longer than a log
@@ -15,7 +15,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-_ORDER = re.compile(r"(?<!\d)\d{12}(\d{4})(?!\d)")
+# Order numbers of any store's scheme: a run of 8 or more digits (after any letter prefix), last four kept.
+_ORDER = re.compile(r"(?<!\d)(\d{4,})(\d{4})(?!\d)")
 _PHONE = re.compile(r"(?<!\d)(1[3-9]\d)[ -]?\d{4}[ -]?(\d{4})(?!\d)")
 _EMAIL = re.compile(r"([A-Za-z0-9])[A-Za-z0-9._%+-]*@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)")
 _CONTACT = re.compile(r"((?:微信号?|vx|VX|wx|WX|QQ|qq)\s*(?:号)?\s*[:：是为]?\s*)[A-Za-z0-9_-]{5,30}")
@@ -40,7 +41,7 @@ def mask(text: str) -> str:
     if not text:
         return text
     text = _PHONE.sub(r"\1****\2", text)
-    text = _ORDER.sub(lambda m: "*" * 12 + m.group(1), text)
+    text = _ORDER.sub(lambda m: "*" * len(m.group(1)) + m.group(2), text)
     text = _EMAIL.sub(r"\1***@\2", text)
     text = _CONTACT.sub(r"\1***", text)
     return _ADDRESS.sub(_mask_address, text)

@@ -15,6 +15,10 @@ from qa_api.logging_setup import JsonAccessFormatter, JsonFormatter, configure_l
     ("我的手机13812345678", "我的手机138****5678"),
     ("电话:+86 13912345678。", "电话:+86 139****5678。"),
     ("订单1234567890123456到哪了", "订单************3456到哪了"),
+    # Any store's order scheme (and an 18-digit ID card number): 8 or more digits, the last four kept.
+    ("订单123456789012", "订单********9012"),
+    ("单号SO20261201000123", "单号SO**********0123"),
+    ("身份证123456789012345678", "身份证**************5678"),
     ("地址是浙江省杭州市西湖区文三路90号3幢", "地址是浙江省杭州市西湖区***"),
     ("寄到广东省深圳市南山区科技园", "寄到广东省深圳市南山区***"),
     ("收货地址：四川省成都市武侯区人民南路四段1号，谢谢", "收货地址：四川省成都市武侯区***，谢谢"),
@@ -25,16 +29,16 @@ def test_mask_hides_personal_data(text, expected):
 
 
 @pytest.mark.parametrize("text", [
-    "这两个有什么区别", "我在上海市，想问下", "区别大吗 市场价多少", "XL码有货吗", "12345", "订单123456789012",
+    "这两个有什么区别", "我在上海市，想问下", "区别大吗 市场价多少", "XL码有货吗", "12345", "1234567", "2026-12-01",
     "价格是199元", "",
 ])
 def test_mask_leaves_ordinary_text_alone(text):
     assert mask(text) == text
 
 
-def test_mask_does_not_cut_longer_digit_runs():
-    assert mask("123456789012345678") == "123456789012345678"  # 18 digits: neither phone nor order
+def test_mask_keeps_phone_numbers_apart_from_longer_digit_runs():
     assert mask("x13812345678x") == "x138****5678x"
+    assert mask("138123456789") == "********6789"  # 12 digits: not a phone, an id
 
 
 def _format(formatter, record) -> dict:
