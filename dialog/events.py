@@ -104,11 +104,26 @@ class SqliteEventLog:
             self._ready = True
 
     def record(self, event: ConversationEvent) -> None:
-        """Store ``event`` with its message masked; purges expired events at most once an hour."""
-        stored = event.model_copy(update={"message": mask_event_text(event.message)})
+        """Store ``event`` with its message masked."""
+        self.record_many([event])
+
+    def record_many(self, events: list[ConversationEvent]) -> None:
+        """Store ``events`` (messages masked) in one transaction, all of them or none; purges
+        expired events at most once an hour."""
+        if not events:
+            return
+        rows = []
+        for event in events:
+            stored = event.model_copy(update={"message": mask_event_text(event.message)})
+            rows.append((stored.session_id, _epoch(stored.at), stored.model_dump_json()))
         with self._connect() as conn:
-            conn.execute("INSERT INTO events(session_id, at_ts, payload) VALUES (?, ?, ?)",
-                         (stored.session_id, _epoch(stored.at), stored.model_dump_json()))
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.executemany("INSERT INTO events(session_id, at_ts, payload) VALUES (?, ?, ?)", rows)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
         if time.monotonic() >= self._next_purge:
             self._next_purge = time.monotonic() + PURGE_EVERY_S
             self.purge_expired()

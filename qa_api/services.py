@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 import neo4j
@@ -22,6 +23,7 @@ from neo4j import exceptions as neo4j_exc
 from dialog.agent_hours import AgentHours
 from dialog.conversion import ConversionTracker
 from dialog.errors import DialogError
+from dialog.event_writer import WriteBehindEventLog
 from dialog.events import SqliteEventLog
 from dialog.handoff_queue import InMemoryHandoffQueue, RedisHandoffQueue
 from dialog.order_guard import GuardLimits, InMemoryOrderGuard, OrderGuard, RedisOrderGuard
@@ -129,6 +131,9 @@ class YebanServices:
             logger.warning("conversion attribution failed after change set %s: %s", summary.change_set_id, e)
 
     def close(self) -> None:
+        close_events = getattr(self.events, "close", None)
+        if close_events is not None:
+            close_events()  # writes what the write-behind queue still holds
         if self._runner is not None:
             self._runner.close()
         if self.owns_driver and self.driver is not None:
@@ -202,7 +207,7 @@ def build_services(settings: Settings, config: ApiConfig | None = None, *,
 
     services = YebanServices(
         settings=settings, config=config, sessions=sessions, handoffs=handoffs,
-        events=SqliteEventLog(config.events_db, retention_days=settings.events_retention_days),
+        events=_event_log(config.events_db, settings),
         tokens=TokenTable.from_sources(config.api_tokens, config.api_tokens_file),
         session_limiter=session_limiter, client_limiter=client_limiter,
         agent_hours=AgentHours.parse(config.agent_hours, config.agent_timezone),
@@ -219,6 +224,14 @@ def build_services(settings: Settings, config: ApiConfig | None = None, *,
         services.changesets = _changeset_service(driver, settings, services.knowledge_changed)
     logger.info("API services ready (state backend: %s, %d API tokens)", services.backend, len(services.tokens))
     return services
+
+
+def _event_log(path: Path, settings: Settings) -> EventLog:
+    """The API's event log: SQLite, written behind the request unless ``events_write_behind_s`` is 0."""
+    log = SqliteEventLog(path, retention_days=settings.events_retention_days)
+    if settings.events_write_behind_s <= 0:
+        return log
+    return WriteBehindEventLog(log, flush_every_s=settings.events_write_behind_s)
 
 
 def _guard_limits(settings: Settings) -> GuardLimits:

@@ -130,6 +130,9 @@ class Settings(BaseSettings):
     rating_window_h: float = Field(default=24.0, ge=0)
     # Analytics events (var/events.sqlite3, messages masked) are deleted after this many days.
     events_retention_days: float = 90.0
+    # The API writes events from a background thread in batches this often (seconds; 0 writes each
+    # event inside its request). A worker killed with kill -9 loses at most this much of the log.
+    events_write_behind_s: float = 0.25
     # Orders: a verified order stays open to its session this long; failed verifications are
     # limited per order (all sessions) and per client address within a sliding window.
     order_verified_ttl_s: float = 1800.0
