@@ -58,6 +58,19 @@ def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
             for name, prop in schema.get("properties", {}).items()]
 
 
+# One event of a text/event-stream response, as a client's SSE parser sees it (the schema of each event).
+SSE_EVENT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "event": {"type": "string", "description": "the event name (``message`` when not sent)"},
+        "data": {"type": "string", "description": "the event's JSON snapshot; empty in the opening event that "
+                                                  "only sets ``retry``"},
+        "id": {"type": "string"},
+        "retry": {"type": "integer", "minimum": 0, "description": "reconnection delay in milliseconds"},
+    },
+}
+
+
 def build_openapi(app: Flask) -> dict[str, Any]:
     cached = app.extensions.get(_CACHE_KEY)
     if cached is not None:
@@ -72,6 +85,8 @@ def build_openapi(app: Flask) -> dict[str, Any]:
         params = [{"name": a, "in": "path", "required": True, "schema": {"type": "string"}} for a in args]
         if op.query is not None:
             params += _query_parameters(op.query)
+        params += [{"name": name, "in": "header", "required": True, "schema": schema}
+                   for name, schema in op.headers]
         if params:
             doc["parameters"] = params
         content: dict[str, Any] = {}
@@ -84,6 +99,8 @@ def build_openapi(app: Flask) -> dict[str, Any]:
         ok: dict[str, Any] = {"description": "OK"}
         if op.response is not None:
             ok["content"] = {"application/json": {"schema": refs[(op.response, "serialization")]}}
+        elif op.content_type == "text/event-stream":
+            ok["content"] = {op.content_type: {"schema": SSE_EVENT_SCHEMA}}
         elif op.content_type != "application/json":
             ok["content"] = {op.content_type: {"schema": {"type": "string"}}}
         else:

@@ -35,6 +35,7 @@ class Operation:
     multipart: type[BaseModel] | None = None
     content_type: str = "application/json"
     errors: tuple[int, ...] = ()
+    headers: tuple[tuple[str, dict[str, Any]], ...] = ()  # required request headers: (name, JSON schema)
 
 
 def endpoint(bp: Blueprint, rule: str, methods: list[str], op: Operation) -> Callable[[Callable], Callable]:

@@ -5,8 +5,8 @@ OpenAPI components. Shared conversation types come from ``schema.conversation``.
 from __future__ import annotations
 
 import re
-from datetime import datetime
-from typing import Any, Literal
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 from pydantic.json_schema import SkipJsonSchema
@@ -19,6 +19,8 @@ from schema.types import ProductInfo, VariantInfo
 
 MAX_MESSAGE_CHARS = 500
 SESSION_ID_PATTERN = r"^[A-Za-z0-9_.:\-]{1,128}$"
+# Text that is more than whitespace: the schema says so with a pattern, since the request models strip it.
+_NOT_BLANK = r"\S"
 
 
 class _Request(BaseModel):
@@ -31,7 +33,7 @@ class ChatRequest(_Request):
         default=None, pattern=SESSION_ID_PATTERN,
         description="the session_id of the previous reply; omit it to start a conversation (the server "
                     "issues ids: an id it did not issue starts a fresh session with a new id)")
-    message: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS)
+    message: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS, pattern=_NOT_BLANK)
     channel: str | None = Field(default=None, max_length=32)
     user_id: str | None = Field(default=None, max_length=128)
 
@@ -58,7 +60,7 @@ class TicketList(BaseModel):
 
 
 class AgentReplyRequest(_Request):
-    text: str = Field(min_length=1, max_length=2000)
+    text: str = Field(min_length=1, max_length=2000, pattern=_NOT_BLANK)
 
 
 # --- operators ------------------------------------------------------------------------
@@ -133,11 +135,29 @@ class ProductOut(BaseModel):
 _ISO_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?)?$")
 
 
+def _aware(moment: datetime | None, tz: tzinfo) -> datetime | None:
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=tz)
+
+
 class AnalyticsQuery(_Request):
     model_config = ConfigDict(strict=False, populate_by_name=True)
     start: datetime | SkipJsonSchema[None] = Field(
-        default=None, alias="from", description="ISO date or datetime (from <= at < to); naive values are store time")
+        default=None, alias="from",
+        description="ISO date or datetime (from <= at < to; from >= to is an empty window); naive values are "
+                    "store time")
     end: datetime | SkipJsonSchema[None] = Field(default=None, alias="to", description="ISO date or datetime")
+
+    def window(self, tz: tzinfo, default: timedelta) -> tuple[datetime, datetime]:
+        """The half-open window ``[start, end)`` in aware datetimes: naive bounds are taken in ``tz``, a
+        missing end is now and a missing start is ``default`` before the end. ``from >= to`` is an empty
+        window (no events, zero figures), as the half-open interval says, not an error."""
+        end = _aware(self.end, tz) or datetime.now(tz)
+        start = _aware(self.start, tz)
+        if start is None:
+            start = end - default if end - datetime.min.replace(tzinfo=UTC) > default else end
+        return (start, max(start, end))
 
     @field_validator("start", "end", mode="before")
     @classmethod
@@ -193,7 +213,7 @@ class ConsoleTicket(BaseModel):
 
 
 class TryQuestionRequest(_Request):
-    message: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS)
+    message: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS, pattern=_NOT_BLANK)
 
 
 class TryQuestionOut(BaseModel):
@@ -202,9 +222,10 @@ class TryQuestionOut(BaseModel):
 
 
 class FaqFromAnswerRequest(_Request):
-    question: str = Field(min_length=1, max_length=500)
-    answer: str = Field(min_length=1, max_length=2000)
-    paraphrases: list[str] = Field(default_factory=list, max_length=20)
+    question: str = Field(min_length=1, max_length=500, pattern=_NOT_BLANK)
+    answer: str = Field(min_length=1, max_length=2000, pattern=_NOT_BLANK)
+    paraphrases: list[Annotated[str, Field(min_length=1, max_length=500, pattern=_NOT_BLANK)]] = Field(
+        default_factory=list, max_length=20)
     ticket_id: str | None = Field(default=None, max_length=64)
 
 

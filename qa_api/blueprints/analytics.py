@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response
 
 from dialog.analytics import STORE_TZ, AnalyticsSummary, summarize
 from dialog.conversion import NightShiftFigures, night_shift_figures
-from qa_api.errors import BadRequest
 from qa_api.routing import Operation, endpoint, json_response, parse_query, services
 from qa_api.schemas import AnalyticsQuery
 
 bp = Blueprint("analytics", __name__)
 DEFAULT_WINDOW = timedelta(days=7)
-
-
-def _store_time(moment: datetime | None) -> datetime | None:
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=ZoneInfo(STORE_TZ))
 
 
 @endpoint(bp, "/v1/analytics/summary", ["GET"], Operation(
@@ -29,11 +22,7 @@ def _store_time(moment: datetime | None) -> datetime | None:
     tag="analytics", roles=("operator",), query=AnalyticsQuery, response=AnalyticsSummary,
     errors=(400, 401, 403)))
 def summary() -> Response:
-    query = parse_query(AnalyticsQuery)
-    end = _store_time(query.end) or datetime.now(ZoneInfo(STORE_TZ))
-    start = _store_time(query.start) or end - DEFAULT_WINDOW
-    if start > end:  # from == to is an empty half-open window: zero figures, not an error
-        raise BadRequest("from must not be later than to", code="validation_error", field="from")
+    start, end = parse_query(AnalyticsQuery).window(ZoneInfo(STORE_TZ), DEFAULT_WINDOW)
     events = services().events.events(start, end)
     return json_response(summarize(events, start, end))
 
@@ -46,11 +35,7 @@ def summary() -> Response:
     tag="analytics", roles=("operator",), query=AnalyticsQuery, response=NightShiftFigures,
     errors=(400, 401, 403)))
 def night_shift() -> Response:
-    query = parse_query(AnalyticsQuery)
-    end = _store_time(query.end) or datetime.now(ZoneInfo(STORE_TZ))
-    start = _store_time(query.start) or end - DEFAULT_WINDOW
-    if start >= end:
-        raise BadRequest("from must be earlier than to", code="validation_error", field="from")
+    start, end = parse_query(AnalyticsQuery).window(ZoneInfo(STORE_TZ), DEFAULT_WINDOW)
     svc = services()
     conversions = svc.outcomes.conversions() if svc.outcomes is not None else []
     ratings = svc.outcomes.ratings() if svc.outcomes is not None else []

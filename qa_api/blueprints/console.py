@@ -9,14 +9,15 @@ import logging
 import secrets
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response
 
-from dialog.analytics import summarize
+from dialog.analytics import STORE_TZ, summarize
 from ingest.models import ChangeSet
-from qa_api.blueprints.analytics import DEFAULT_WINDOW, _store_time
+from qa_api.blueprints.analytics import DEFAULT_WINDOW
 from qa_api.clusters import cluster_questions
-from qa_api.errors import BadRequest, ServiceUnavailable
+from qa_api.errors import ServiceUnavailable
 from qa_api.live import ticket_priority
 from qa_api.routing import (
     Operation,
@@ -133,11 +134,7 @@ def faq_from_answer() -> Response:
     tag="console", roles=("operator",), query=AnalyticsQuery, response=UnansweredClusters,
     errors=(400, 401, 403)))
 def unanswered() -> Response:
-    query = parse_query(AnalyticsQuery)
-    end = _store_time(query.end) or datetime.now(UTC)
-    start = _store_time(query.start) or end - DEFAULT_WINDOW
-    if start >= end:
-        raise BadRequest("from must be earlier than to", code="validation_error", field="from")
+    start, end = parse_query(AnalyticsQuery).window(ZoneInfo(STORE_TZ), DEFAULT_WINDOW)
     summary = summarize(services().events.events(start, end), start, end)
     items = [(q.text, q.count) for q in summary.top_unanswered]
     return json_response(UnansweredClusters(clusters=cluster_questions(items)))

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from dialog.analytics import STORE_TZ
 from dialog.outcomes import Rating
@@ -32,6 +32,14 @@ class RatingRequest(BaseModel):
     model_config = ConfigDict(strict=True, str_strip_whitespace=True, extra="forbid")
     score: int = Field(ge=1, le=5, description="1 (very unhappy) to 5 (very happy)")
     comment: str | None = Field(default=None, max_length=500)
+
+    @field_validator("score", mode="before")
+    @classmethod
+    def _integral(cls, value: object) -> object:
+        """JSON has one number type: ``4.0`` is the integer 4 (as JSON Schema says), ``4.5`` is not."""
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        return value
 
 
 @endpoint(bp, "/v1/sessions/<session_id>/rating", ["POST"], Operation(

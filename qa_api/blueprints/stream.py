@@ -46,7 +46,8 @@ def _stream(snapshot) -> Response:
 @endpoint(bp, "/v1/chat/stream", ["GET"], Operation(
     summary="Live events of one conversation for the shopper's widget: the agent's messages and the "
             "hand-off state (session id in the X-Yeban-Session header)",
-    tag="chat", content_type="text/event-stream", errors=(400, 503)))
+    tag="chat", content_type="text/event-stream", errors=(400, 503),
+    headers=((SESSION_HEADER, {"type": "string", "pattern": SESSION_ID_PATTERN}),)))
 def shopper_stream() -> Response:
     session_id = request.headers.get(SESSION_HEADER) or request.args.get("session_id") or ""
     if not _SESSION_RE.match(session_id):

@@ -89,3 +89,32 @@ def test_docs_page_lists_endpoints_without_external_assets(app):
     for path in ("/v1/chat", "/v1/handoffs/{ticket_id}/claim", "/readyz"):
         assert f"<code>{path}</code>" in page
     assert not re.search(r"(src|href)=[\"']?https?://", page)
+
+
+def test_what_schemathesis_found_is_in_the_schema(app):
+    """Constraints the handlers enforce are stated where JSON Schema can state them (found by fuzzing:
+    tests/load/test_schema_fuzz.py): text that is more than blanks, the stream's session header, the
+    shape of one server-sent event."""
+    doc = app.test_client().get("/openapi.json").get_json()
+    chat = _resolve(doc, doc["paths"]["/v1/chat"]["post"]["requestBody"]["content"]["application/json"]["schema"])
+    assert chat["properties"]["message"]["pattern"] == r"\S"
+    reply = doc["paths"]["/v1/handoffs/{ticket_id}/reply"]["post"]["requestBody"]["content"]["application/json"]
+    assert _resolve(doc, reply["schema"])["properties"]["text"]["pattern"] == r"\S"
+    stream = doc["paths"]["/v1/chat/stream"]["get"]
+    header = [p for p in stream["parameters"] if p["in"] == "header"]
+    assert header == [{"name": "X-Yeban-Session", "in": "header", "required": True,
+                       "schema": {"type": "string", "pattern": r"^[A-Za-z0-9_.:\-]{1,128}$"}}]
+    event = stream["responses"]["200"]["content"]["text/event-stream"]["schema"]
+    assert event["type"] == "object" and event["properties"]["retry"]["type"] == "integer"
+
+
+def test_blank_text_and_integral_scores_follow_json(app):
+    client = app.test_client()
+    blank = client.post("/v1/chat", json={"message": " \n "})
+    assert blank.status_code == 400 and blank.get_json()["error"]["field"] == "message"
+    # JSON has one number type: 4.0 is the integer 4 (JSON Schema agrees), 4.5 is not a score.
+    # (The body is read before the session is looked up: an accepted score reaches "no such session".)
+    whole = client.post("/v1/sessions/nobody/rating", json={"score": 4.0})
+    assert whole.status_code == 404 and whole.get_json()["error"]["code"] == "session_not_found"
+    half = client.post("/v1/sessions/nobody/rating", json={"score": 4.5})
+    assert half.status_code == 400 and half.get_json()["error"]["field"] == "score"
