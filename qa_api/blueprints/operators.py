@@ -13,6 +13,7 @@ from flask import Blueprint, Response, request
 from pydantic import ValidationError
 from werkzeug.utils import secure_filename
 
+from ingest.errors import InputError
 from ingest.models import ChangeSet
 from qa_api.errors import BadRequest, NotFound, ServiceUnavailable, validation_error
 from qa_api.routing import (
@@ -72,7 +73,10 @@ def create_changeset() -> Response:
     service = _changesets()
     if request.mimetype == "multipart/form-data":
         path, kind, prune = _save_upload()
-        change_set = service.create([path], author, kind=kind, prune=prune)
+        try:
+            change_set = service.create([path], author, kind=kind, prune=prune)
+        except InputError as e:  # unreadable as its kind of data: name the upload field, not our path
+            raise BadRequest(str(e).replace(str(path), path.name), code="invalid_input", field="file") from e
     else:
         body = parse_body(ChangeSetJsonRequest)
         try:

@@ -185,6 +185,12 @@ def test_upload_errors(graph_client):
     unknown = graph_client.post("/v1/changesets", headers=OPERATOR, content_type="multipart/form-data",
                                 data={"file": (io.BytesIO(b"{}\n"), "notes.txt")})
     assert unknown.status_code == 400 and unknown.get_json()["error"]["code"] == "invalid_input"
+    assert unknown.get_json()["error"]["field"] == "file"
+    binary = graph_client.post("/v1/changesets", headers=OPERATOR, content_type="multipart/form-data",
+                               data={"file": (io.BytesIO(b"\xff\xfe{\x00}"), "orders.jsonl")})
+    error = binary.get_json()["error"]
+    assert binary.status_code == 400 and error.get("field") == "file" and "UTF-8" in error["message"], error
+    assert error["message"].startswith("orders.jsonl") and "uploads" not in error["message"]  # not our path
     invalid = graph_client.post("/v1/changesets", headers=OPERATOR, content_type="multipart/form-data",
                                 data={"file": (io.BytesIO(b'{"product_id": ""}\n'), "products.jsonl")})
     assert invalid.status_code == 400
