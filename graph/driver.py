@@ -11,6 +11,7 @@ import logging
 import neo4j
 from neo4j import exceptions as neo4j_exc
 
+from graph.breaker import breaker_for
 from graph.errors import GraphUnavailableError
 from schema.settings import Settings
 
@@ -68,13 +69,15 @@ def connect(settings: Settings) -> neo4j.Driver:
 
 class GraphReader:
     """Base for the read-side services: holds the driver (passed in, never created here)
-    and runs one parameterised read query on the configured database."""
+    and runs one parameterised read query on the configured database, through the driver's
+    circuit breaker (``graph.breaker``)."""
 
     def __init__(self, driver: neo4j.Driver, database: str) -> None:
         self._driver = driver
         self._database = database
 
     def _read(self, query: str, **params: object) -> list[neo4j.Record]:
-        records, _, _ = self._driver.execute_query(query, params, database_=self._database,
-                                                   routing_=neo4j.RoutingControl.READ)
+        """Fails fast with ``GraphUnavailableError`` while the driver's breaker is open."""
+        records, _, _ = breaker_for(self._driver).call(lambda: self._driver.execute_query(
+            query, params, database_=self._database, routing_=neo4j.RoutingControl.READ))
         return records

@@ -17,6 +17,7 @@ from typing import Any
 
 import neo4j
 
+from graph.breaker import breaker_for
 from graph.driver import GraphReader
 from graph.queries import knowledge as q
 from schema.attribute_names import equivalent_keys, lexicon_type, norm, same_attribute
@@ -26,8 +27,8 @@ from schema.types import ClauseInfo, FAQInfo, ProductInfo, VariantInfo
 
 def knowledge_version(driver: neo4j.Driver, database: str) -> int:
     """The graph's KnowledgeVersion (0 before the first load)."""
-    records, _, _ = driver.execute_query(q.Q_KNOWLEDGE_VERSION, database_=database,
-                                         routing_=neo4j.RoutingControl.READ)
+    records, _, _ = breaker_for(driver).call(lambda: driver.execute_query(
+        q.Q_KNOWLEDGE_VERSION, database_=database, routing_=neo4j.RoutingControl.READ))
     return int(records[0]["version"]) if records else 0
 
 
@@ -184,8 +185,11 @@ class GraphKnowledge(GraphReader):
                 q.Q_LEX_PRODUCTS, q.Q_LEX_VARIANTS, q.Q_LEX_CATEGORIES, q.Q_LEX_BRANDS,
                 q.Q_KNOWLEDGE_VERSION))
 
-        with self._driver.session(database=self._database, default_access_mode=neo4j.READ_ACCESS) as s:
-            products, variants, categories, brands, version = s.execute_read(read)
+        def run() -> tuple[list[Any], ...]:
+            with self._driver.session(database=self._database, default_access_mode=neo4j.READ_ACCESS) as s:
+                return s.execute_read(read)
+
+        products, variants, categories, brands, version = breaker_for(self._driver).call(run)
         entries = list(_lexicon_entries(products, variants, categories, brands))
         return CatalogLexicon(version=str(version[0]["version"] if version else 0),
                               entries=merge_entries(entries))

@@ -16,6 +16,7 @@ from datetime import datetime
 
 import neo4j
 
+from graph.breaker import breaker_for
 from graph.queries.orders import Q_ORDER
 from schema.types import OrderInfo
 
@@ -67,10 +68,10 @@ class GraphOrderService:
         self._salt = salt
 
     def _props(self, order_id: str) -> dict | None:
-        records, _, _ = self._driver.execute_query(
+        records, _, _ = breaker_for(self._driver).call(lambda: self._driver.execute_query(
             Q_ORDER, order_id=order_id.strip(), database_=self._database,
             routing_=neo4j.RoutingControl.READ,
-        )
+        ))
         return dict(records[0]["props"]) if records else None
 
     def lookup(self, order_id: str) -> OrderInfo | None:

@@ -20,7 +20,8 @@ from schema.types import ProductInfo, VariantInfo
 MAX_MESSAGE_CHARS = 500
 SESSION_ID_PATTERN = r"^[A-Za-z0-9_.:\-]{1,128}$"
 # Text that is more than whitespace: the schema says so with a pattern, since the request models strip it.
-_NOT_BLANK = r"\S"
+# Python's str.strip also removes \x1c-\x1f and \x85, which ECMAScript's \s (the schema's) does not.
+_NOT_BLANK = r"[^\s\x1c-\x1f\x85]"
 
 
 class _Request(BaseModel):
