@@ -38,6 +38,8 @@ class BatchEventLog(Protocol):
 
     def delete_for_session(self, session_id: str) -> int: ...
 
+    def last_event_at(self, session_id: str) -> datetime | None: ...
+
     def count(self) -> int: ...
 
     def purge_expired(self) -> int: ...
@@ -80,6 +82,10 @@ class WriteBehindEventLog:
     def delete_for_session(self, session_id: str) -> int:
         self.flush()
         return self.log.delete_for_session(session_id)
+
+    def last_event_at(self, session_id: str) -> datetime | None:
+        self.flush()
+        return self.log.last_event_at(session_id)
 
     def count(self) -> int:
         self.flush()

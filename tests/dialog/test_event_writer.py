@@ -67,9 +67,11 @@ def test_own_reads_and_erasure_see_events_still_queued(tmp_path):
     log.record(_event("b", 2))
     log.record(_event("a", 3))
     assert [e.session_id for e in log.events()] == ["a", "b", "a"]
+    log.record(_event("b", 5))
+    assert log.last_event_at("b") == T0 + timedelta(minutes=5)  # the rating window reads it
     log.record(_event("a", 4))
     assert log.delete_for_session("a") == 3
-    assert log.count() == 1
+    assert log.count() == 2
     log.close()
 
 
