@@ -34,7 +34,7 @@ COMPONENTS = {
     "IntentClassifier": "intent_head", "EmotionScorer": "emotion_head",
     "RedisSessionStore": "session_store", "InMemorySessionStore": "session_store",
     "RedisHandoffQueue": "handoff_queue", "InMemoryHandoffQueue": "handoff_queue",
-    "SqliteEventLog": "event_log",
+    "SqliteEventLog": "event_log", "WriteBehindEventLog": "event_log",
 }
 OUR_PACKAGES = ("dialog", "retrieval", "graph", "qa_api", "ingest", "schema", "ops")
 
