@@ -172,7 +172,10 @@ def test_neo4j_stopped_and_restarted_mid_load(api, dialogues, neo4j_server):
                       "recovery_s": round(events.get("recovered", float("nan")) - events["up"], 2)}))
     assert all(o.status == 200 for o in outcomes), figures  # degraded answers, never a 5xx
     degraded = [o for o in outcomes if events["down"] < o.started < events["up"]]
-    assert degraded and all(o.body.get("reply") for o in degraded)
+    # Every degraded turn is answered, or (after repeated failures) handed to the agents on duty, who
+    # then have the conversation: the bot is silent in that state.
+    assert degraded and all(o.body.get("reply") or o.body.get("state") == "handoff" for o in degraded), \
+        [o.body for o in degraded if not o.body.get("reply")][:3]
     assert "recovered" in events, f"no graph-backed answer within 10 s of Neo4j's restart: {probes[-1:]}"
 
 

@@ -44,7 +44,7 @@ def fuzzed_app(demo_graph, settings, encoder, intent_classifier, emotion_scorer,
 # answer to a schema-valid request, and the check is that it names the record and field, or the file line,
 # as the API promises; every other check still runs.
 RECORD_RULES = {"POST /v1/changesets"}
-_FILE_LINE = re.compile(r":\d+ \(")
+_FILE_LINE = re.compile(r":\d+ ")  # "<file>:<line> <field or (line)>: <problem>"
 
 
 def _names_the_record_field(ctx, response, case) -> None:
