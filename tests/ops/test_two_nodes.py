@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 
 import pytest
 
@@ -104,12 +105,23 @@ def test_one_conversation_alternating_between_two_nodes(nodes):
     assert _agent(b, "POST", f"/v1/handoffs/{ticket_id}/close")[0] == 200
     back = shopper.say(a, "能开发票吗")  # the bot is back, on either node
     assert back["state"] != "handoff" and back["reply"]
-    # What is still per node: each node's event log file holds the messages that node served.
-    counts = []
-    for node in nodes:
-        conn = sqlite3.connect(node.settings.events_db)
-        try:
-            counts.append(conn.execute("SELECT count(*) FROM events").fetchone()[0])
-        finally:
-            conn.close()
+    # What is still per node: each node's event log file holds the messages that node served. Events
+    # are written behind the request (YEBAN_EVENTS_WRITE_BEHIND_S, 0.25 s), so another process sees
+    # them within a moment: wait up to 10 s.
+    deadline = time.monotonic() + 10
+    counts = [_event_count(node.settings.events_db) for node in nodes]
+    while not all(n > 0 for n in counts) and time.monotonic() < deadline:
+        time.sleep(0.25)
+        counts = [_event_count(node.settings.events_db) for node in nodes]
     assert all(n > 0 for n in counts), counts  # both nodes served and logged part of one conversation
+
+
+def _event_count(path) -> int:
+    """Events in one node's file as another process reads it (0 before the node's first write)."""
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute("SELECT count(*) FROM events").fetchone()[0]
+    except sqlite3.OperationalError:  # no table yet: the node has not written its first batch
+        return 0
+    finally:
+        conn.close()
