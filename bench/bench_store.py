@@ -1,6 +1,6 @@
 """Store benchmark: a store's own conversation tests, measured in-process, next to the demo store's.
 
-    python -m bench.bench_store [--store DIR] [--now ISO] [--demo-now ISO] [--port N] [--skip-demo]
+    python -m bench.bench_store [--store DIR] [--now ISO] [--demo-now ISO] [--port N] [--skip-demo] [--report DIR]
 
 Loads each store into a scratch Neo4j on its own port (data under
 ``var/bench_store/<name>/``), with the store's ``status_map.json`` and
@@ -83,8 +83,9 @@ def load_store(settings: Settings, files: list[Path], encoder, status_map: Path 
 
 
 def measure(name: str, data_files: list[Path], cases: Path | None, dialogs: Path | None, messages: Path | None,
-            now: str | None, port: int, encoder, classifier, status_map=None, columns=None) -> dict[str, Any]:
-    from dialog.store_test import engine_asker, parse_now, run_all
+            now: str | None, port: int, encoder, classifier, status_map=None, columns=None,
+            report_dir: Path | None = None) -> dict[str, Any]:
+    from dialog.store_test import engine_asker, parse_now, run_all, write_report
     from ops.neo4j import LocalNeo4j
 
     settings = scratch_settings(name, port)
@@ -99,7 +100,13 @@ def measure(name: str, data_files: list[Path], cases: Path | None, dialogs: Path
             close()
     finally:
         server.stop()
-    return {"store": name, "clock": now or "system clock", **loaded, "figures": report["summary"]}
+    result = {"store": name, "clock": now or "system clock", **loaded, "figures": report["summary"]}
+    if report_dir is not None:
+        meta = {"target": f"in-process engine, store {name}", "clock": result["clock"],
+                "files": [str(p) for p in (cases, dialogs, messages) if p is not None]}
+        json_path, md_path = write_report(report, meta, report_dir / name)
+        result["report"] = {"json": str(json_path), "markdown": str(md_path)}
+    return result
 
 
 def _engine(settings: Settings, now, encoder, classifier):
@@ -115,6 +122,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--demo-now", default=None, help="the bot's clock for the demo store (default: now)")
     parser.add_argument("--port", type=int, default=int(os.environ.get("YEBAN_BENCH_NEO4J_PORT", "7697")))
     parser.add_argument("--skip-demo", action="store_true")
+    parser.add_argument("--report", type=Path, default=None,
+                        help="also write each store's report.json and report.md (every failure with its reply) "
+                             "under DIR/<store>/")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
     from retrieval.encoder import E5Encoder
@@ -137,13 +147,13 @@ def main(argv: list[str] | None = None) -> int:
 
         out["store"] = measure(store.name, files, opt("cases.jsonl"), opt("dialogs.jsonl"),
                                opt("shopper_messages.tsv"), args.now, args.port, encoder, classifier,
-                               opt("status_map.json"), opt("columns_map.json"))
+                               opt("status_map.json"), opt("columns_map.json"), args.report)
     else:
         out["store"] = {"skipped": f"no store at {store} (set --store or YEBAN_BENCH_STORE)"}
     if not args.skip_demo:
         demo = PROJECT_ROOT / "data" / "demo"
         out["demo"] = measure("demo", [demo], demo / "store_cases.jsonl", demo / "store_dialogs.jsonl", None,
-                              args.demo_now, args.port, encoder, classifier)
+                              args.demo_now, args.port, encoder, classifier, report_dir=args.report)
     print(json.dumps(out, ensure_ascii=False, indent=1))
     return 0
 
