@@ -7,58 +7,46 @@ assembled by ``dialog.runtime.build_runtime``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from datetime import datetime
-from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
-import redis
 
-from dialog.handoff_queue import RedisHandoffQueue
-from dialog.runtime import Runtime, build_runtime
-from dialog.session_store import RedisSessionStore
-from graph.testing import reset_database
+from dialog.runtime import Runtime
+from tests.generated_store import GeneratedStore, generated_runtime, variant
 
 pytestmark = pytest.mark.slow
-SH = ZoneInfo("Asia/Shanghai")
-
-
-def _variant(sku: str, stock: int, price: float, **attrs: str) -> dict:
-    return {"sku": sku, "attributes": attrs, "stock": stock, "price": price}
 
 
 PRODUCTS = [
     {"product_id": "G100", "name": "林风 原味燕麦饼干", "brand": "林风", "category": "食品/零食/饼干", "price": 19.9,
-     "description": "燕麦和小麦粉烘焙，独立小包装。", "variants": [_variant("G100-1", 40, 19.9, spec="300g")]},
+     "description": "燕麦和小麦粉烘焙，独立小包装。", "variants": [variant("G100-1", 40, 19.9, spec="300g")]},
     {"product_id": "G101", "name": "林风 抹茶燕麦饼干", "brand": "林风", "category": "食品/零食/饼干", "price": 23.9,
-     "description": "燕麦和抹茶粉烘焙，独立小包装。", "variants": [_variant("G101-1", 12, 23.9, spec="300g")]},
+     "description": "燕麦和抹茶粉烘焙，独立小包装。", "variants": [variant("G101-1", 12, 23.9, spec="300g")]},
     {"product_id": "G102", "name": "海岳 原味苏打饼干", "brand": "海岳", "category": "食品/零食/饼干", "price": 9.9,
-     "description": "低糖苏打饼干。", "variants": [_variant("G102-1", 30, 9.9, spec="400g")]},
+     "description": "低糖苏打饼干。", "variants": [variant("G102-1", 30, 9.9, spec="400g")]},
     {"product_id": "G200", "name": "远途 单人户外睡袋", "brand": "远途", "category": "户外/露营/睡袋", "price": 159.0,
      "aliases": ["远途睡袋"], "description": "适合春秋露营。",
-     "variants": [_variant("G200-1", 7, 159.0, color="军绿")]},
+     "variants": [variant("G200-1", 7, 159.0, color="军绿")]},
     {"product_id": "G201", "name": "远途 双人户外睡袋", "brand": "远途", "category": "户外/露营/睡袋", "price": 269.0,
      "aliases": ["远途睡袋"], "description": "两人同睡，可拆成两条。",
-     "variants": [_variant("G201-1", 3, 269.0, color="军绿")]},
+     "variants": [variant("G201-1", 3, 269.0, color="军绿")]},
     {"product_id": "G300", "name": "清泉 不锈钢保温杯 500ml", "brand": "清泉", "category": "家居/水杯/保温杯",
-     "price": 89.0, "aliases": ["清泉保温杯"], "variants": [_variant("G300-1", 21, 89.0, color="白色")]},
+     "price": 89.0, "aliases": ["清泉保温杯"], "variants": [variant("G300-1", 21, 89.0, color="白色")]},
     {"product_id": "G301", "name": "清泉 不锈钢保温杯 750ml", "brand": "清泉", "category": "家居/水杯/保温杯",
-     "price": 109.0, "aliases": ["清泉保温杯"], "variants": [_variant("G301-1", 6, 109.0, color="白色")]},
+     "price": 109.0, "aliases": ["清泉保温杯"], "variants": [variant("G301-1", 6, 109.0, color="白色")]},
     {"product_id": "G400", "name": "小树 儿童纯棉家居服套装", "brand": "小树", "category": "童装/家居服/套装",
      "price": 79.0, "description": "尺码参考：110码适合身高100-110cm，120码适合身高110-120cm，130码适合身高120-130cm。",
-     "variants": [_variant("G400-110", 5, 79.0, size="110"), _variant("G400-120", 9, 79.0, size="120"),
-                  _variant("G400-130", 4, 79.0, size="130")]},
+     "variants": [variant("G400-110", 5, 79.0, size="110"), variant("G400-120", 9, 79.0, size="120"),
+                  variant("G400-130", 4, 79.0, size="130")]},
     {"product_id": "G500", "name": "步云 休闲帆布鞋", "brand": "步云", "category": "鞋靴/休闲鞋/帆布鞋", "price": 129.0,
      "description": "帆布鞋面，橡胶大底。版型偏小半码，建议拍大半码。",
-     "variants": [_variant(f"G500-{s}", 6, 129.0, size=s) for s in ("38", "38.5", "39", "39.5", "40")]},
+     "variants": [variant(f"G500-{s}", 6, 129.0, size=s) for s in ("38", "38.5", "39", "39.5", "40")]},
     {"product_id": "G700", "name": "森野 碳素登山杖", "brand": "森野", "category": "户外/登山/登山杖", "price": 139.0,
-     "variants": [_variant("G700-BK", 8, 139.0, color="黑色"), _variant("G700-OR", 3, 139.0, color="橙色")]},
+     "variants": [variant("G700-BK", 8, 139.0, color="黑色"), variant("G700-OR", 3, 139.0, color="橙色")]},
     {"product_id": "G701", "name": "森野 铝合金登山杖", "brand": "森野", "category": "户外/登山/登山杖", "price": 69.0,
-     "variants": [_variant("G701-BK", 5, 69.0, color="黑色"), _variant("G701-BL", 4, 69.0, color="蓝色")]},
+     "variants": [variant("G701-BK", 5, 69.0, color="黑色"), variant("G701-BL", 4, 69.0, color="蓝色")]},
     {"product_id": "G600", "name": "云起 加厚运动袜", "brand": "云起", "category": "服饰/袜子/运动袜", "price": 29.0,
-     "description": "毛圈底，吸汗。", "variants": [_variant(f"G600-{s}", 10, 29.0, size=s) for s in ("S", "M", "L")]},
+     "description": "毛圈底，吸汗。", "variants": [variant(f"G600-{s}", 10, 29.0, size=s) for s in ("S", "M", "L")]},
 ]
 FAQ = [
     {"faq_id": "GF-1", "question": "下单后收货信息填错了可以修改吗？",
@@ -82,39 +70,13 @@ POLICIES = [
 ]
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 12, 1, 14, 0, tzinfo=SH)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-def _write_store(folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, rows in (("products", PRODUCTS), ("faq", FAQ), ("policies", POLICIES)):
-        (folder / f"{name}.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
-                                               encoding="utf-8")
-    return folder
-
-
 @pytest.fixture(scope="module")
 def runtime(driver, settings, encoder, intent_classifier, emotion_scorer, redis_server,
             tmp_path_factory) -> Iterator[Runtime]:
-    from ingest.pipeline import load_and_index
-
-    reset_database(driver, settings.neo4j_database)
-    store = _write_store(tmp_path_factory.mktemp("generated-store"))
-    load_and_index(settings, driver, encoder, [store], author="tests", show_progress=False)
-    client = redis.Redis.from_url(redis_server.url)
-    client.flushdb()
-    rt = build_runtime(settings, driver=driver, sessions=RedisSessionStore(client, prefix="t:s:"),
-                       handoffs=RedisHandoffQueue(client, prefix="t:h:"), encoder=encoder,
-                       classifier=intent_classifier, emotion=emotion_scorer, clock=Clock())
-    yield rt
-    rt.close()
-    client.close()
-    reset_database(driver, settings.neo4j_database)
+    with generated_runtime(GeneratedStore(PRODUCTS, FAQ, POLICIES), tmp_path_factory.mktemp("generated-store"),
+                           driver=driver, settings=settings, encoder=encoder, classifier=intent_classifier,
+                           emotion=emotion_scorer, redis_url=redis_server.url, prefix="t:s") as rt:
+        yield rt
 
 
 class Chat:

@@ -9,40 +9,27 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import datetime
-from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
-import redis
 
-from dialog.handoff_queue import RedisHandoffQueue
-from dialog.runtime import Runtime, build_runtime
-from dialog.session_store import RedisSessionStore
-from graph.testing import reset_database
+from dialog.runtime import Runtime
 from retrieval.ranker import Candidate, CandidateRanker, RankerConfigError
-
-SH = ZoneInfo("Asia/Shanghai")
-
-
-def _variant(sku: str, stock: int, price: float, **attrs: str) -> dict:
-    return {"sku": sku, "attributes": attrs, "stock": stock, "price": price}
-
+from tests.generated_store import GeneratedStore, generated_runtime, variant
 
 PRODUCTS = [
     {"product_id": "R100", "name": "山禾 有机红茶 100g", "brand": "山禾", "category": "茶饮/红茶", "price": 68.0,
-     "description": "高山红茶，罐装。", "variants": [_variant("R100-1", 20, 68.0, spec="100g")],
+     "description": "高山红茶，罐装。", "variants": [variant("R100-1", 20, 68.0, spec="100g")],
      "faq": [{"q": "红茶怎么泡好喝？", "a": "用90℃左右的水，开盖闷泡3分钟。开封后请密封保存。"}]},
     {"product_id": "R200", "name": "木匠 定制姓名砧板", "brand": "木匠", "category": "厨房/砧板", "price": 129.0,
      "description": "整木砧板，可刻姓名。质保两年，开裂免费换新。",
-     "variants": [_variant("R200-1", 9, 129.0, size="中号")]},
+     "variants": [variant("R200-1", 9, 129.0, size="中号")]},
     {"product_id": "R300", "name": "驰行 汽车头枕", "brand": "驰行", "category": "汽车用品/头枕", "price": 59.0,
      "description": "记忆棉头枕。",
-     "variants": [_variant("R300-1", 0, 59.0, 适用车型="长安逸动经典版", color="黑色"),
-                  _variant("R300-2", 8, 59.0, 适用车型="吉利星瑞", color="黑色")],
+     "variants": [variant("R300-1", 0, 59.0, 适用车型="长安逸动经典版", color="黑色"),
+                  variant("R300-2", 8, 59.0, 适用车型="吉利星瑞", color="黑色")],
      "faq": [{"q": "头枕好安装吗？", "a": "卡扣式设计，绑带扣在座椅头枕杆上即可，大约2分钟装好。"}]},
     {"product_id": "R400", "name": "安途 丝圈汽车脚垫", "brand": "安途", "category": "汽车用品/脚垫", "price": 99.0,
-     "variants": [_variant("R400-1", 5, 99.0, 适用车型="吉利博越")]},
+     "variants": [variant("R400-1", 5, 99.0, 适用车型="吉利博越")]},
 ]
 FAQ = [
     {"faq_id": "RF-1", "question": "默认发什么快递？", "answer": "默认发圆通快递。", "paraphrases": ["用哪家快递"]},
@@ -62,39 +49,13 @@ POLICIES = [
 ]
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 12, 1, 14, 0, tzinfo=SH)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-def _write_store(folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, rows in (("products", PRODUCTS), ("faq", FAQ), ("policies", POLICIES)):
-        (folder / f"{name}.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
-                                               encoding="utf-8")
-    return folder
-
-
 @pytest.fixture(scope="module")
 def runtime(driver, settings, encoder, intent_classifier, emotion_scorer, redis_server,
             tmp_path_factory) -> Iterator[Runtime]:
-    from ingest.pipeline import load_and_index
-
-    reset_database(driver, settings.neo4j_database)
-    store = _write_store(tmp_path_factory.mktemp("ranking-store"))
-    load_and_index(settings, driver, encoder, [store], author="tests", show_progress=False)
-    client = redis.Redis.from_url(redis_server.url)
-    client.flushdb()
-    rt = build_runtime(settings, driver=driver, sessions=RedisSessionStore(client, prefix="t:r:"),
-                       handoffs=RedisHandoffQueue(client, prefix="t:rh:"), encoder=encoder,
-                       classifier=intent_classifier, emotion=emotion_scorer, clock=Clock())
-    yield rt
-    rt.close()
-    client.close()
-    reset_database(driver, settings.neo4j_database)
+    with generated_runtime(GeneratedStore(PRODUCTS, FAQ, POLICIES), tmp_path_factory.mktemp("ranking-store"),
+                           driver=driver, settings=settings, encoder=encoder, classifier=intent_classifier,
+                           emotion=emotion_scorer, redis_url=redis_server.url, prefix="t:r") as rt:
+        yield rt
 
 
 def _ask(rt: Runtime, sid: str, message: str):
