@@ -27,8 +27,10 @@ TEST_PORT = ports.NEO4J
 
 @pytest.fixture(scope="session")
 def settings() -> Settings:
+    # Conversation tests date their events on a fixed engine clock (late 2026), while the event log
+    # purges by the real clock: a long retention keeps those events after the default 90 days pass.
     return load_settings(var_dir=TEST_VAR, neo4j_port=TEST_PORT, neo4j_heap="1g",
-                         neo4j_pagecache="512m")
+                         neo4j_pagecache="512m", events_retention_days=36500.0)
 
 
 @pytest.fixture(scope="session")
