@@ -15,17 +15,15 @@ import pytest
 import redis
 
 from dialog.agent_hours import AgentHours
-from dialog.factory import build_engine
 from dialog.handoff_queue import InMemoryHandoffQueue
 from dialog.session_store import InMemorySessionStore
-from qa_api.app import create_app
 from qa_api.clusters import cluster_questions
 from qa_api.config import api_config
 from qa_api.live import queue_view, shopper_view, ticket_priority
 from qa_api.services import build_services
 from qa_api.sse import StreamLimit, StreamTiming, changes
 from schema.conversation import HandoffTicket, SessionContext
-from tests.qa_api.conftest import AGENT, OPERATOR, TOKENS
+from tests.qa_api.conftest import AGENT, OPERATOR, TOKENS, engine_stack
 
 SH = ZoneInfo("Asia/Shanghai")
 
@@ -102,24 +100,18 @@ class Clock:
 @pytest.fixture(scope="module")
 def stack(demo_graph, settings, encoder, intent_classifier, emotion_scorer, redis_server,
           tmp_path_factory) -> Iterator[tuple]:
-    client = redis.Redis.from_url(redis_server.url)
-    client.flushdb()
     s = settings.model_copy(update={"stream_max_s": 1.2, "stream_poll_s": 0.2})
-    config = api_config(s, {"redis_mode": "redis", "api_tokens": TOKENS, "json_logs": False,
-                            "events_db": tmp_path_factory.mktemp("console") / "events.sqlite3",
-                            "rate_session_burst": 1000, "rate_client_burst": 10000})
-    services = build_services(s, config, driver=demo_graph, redis_client=client)
-    services.engine = build_engine(s, demo_graph, sessions=services.sessions, handoffs=services.handoffs,
-                                   events=services.events, agent_hours=services.agent_hours, encoder=encoder,
-                                   classifier=intent_classifier, emotion=emotion_scorer, clock=Clock())
-    app = create_app(settings=s, services=services)
-    app.testing = True
-    # A second "worker": its own services and Redis connection, no engine, same Redis.
-    other_client = redis.Redis.from_url(redis_server.url)
-    other = build_services(s, config, driver=demo_graph, redis_client=other_client)
-    yield app.test_client(), services, other
-    other_client.close()
-    client.close()
+    with engine_stack(s, demo_graph, encoder=encoder, classifier=intent_classifier, emotion=emotion_scorer,
+                      redis_url=redis_server.url, events_db=tmp_path_factory.mktemp("console") / "events.sqlite3",
+                      clock=Clock()) as st:
+        # A second "worker": its own services and Redis connection, no engine, same Redis.
+        other_client = redis.Redis.from_url(redis_server.url)
+        config = api_config(s, {"redis_mode": "redis", "api_tokens": TOKENS, "json_logs": False,
+                                "events_db": st.services.config.events_db,
+                                "rate_session_burst": 1000, "rate_client_burst": 10000})
+        other = build_services(s, config, driver=demo_graph, redis_client=other_client)
+        yield st.http, st.services, other
+        other_client.close()
 
 
 def _chat(http, sid: str, message: str) -> dict:

@@ -14,15 +14,10 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-import redis
 
-from dialog.factory import build_engine
 from dialog.order_guard import GuardLimits, RedisOrderGuard
 from graph.knowledge import GraphKnowledge
-from qa_api.app import create_app
-from qa_api.config import api_config
-from qa_api.services import build_services
-from tests.qa_api.conftest import AGENT, OPERATOR, TOKENS
+from tests.qa_api.conftest import AGENT, OPERATOR, engine_stack
 
 SH = ZoneInfo("Asia/Shanghai")
 pytestmark = pytest.mark.slow
@@ -46,23 +41,15 @@ def clock() -> Clock:
 @pytest.fixture(scope="module")
 def stack(demo_graph, settings, encoder, intent_classifier, emotion_scorer, redis_server, clock,
           tmp_path_factory) -> Iterator[tuple]:
-    client = redis.Redis.from_url(redis_server.url)
-    client.flushdb()
-    config = api_config(settings, {"redis_mode": "redis", "api_tokens": TOKENS, "json_logs": False,
-                                   "events_db": tmp_path_factory.mktemp("events") / "events.sqlite3",
-                                   "rate_session_burst": 1000, "rate_client_burst": 10000})
-    services = build_services(settings, config, driver=demo_graph, redis_client=client)
     # The order guard runs on the engine's clock, so a test can let its window pass.
-    services.order_guard = RedisOrderGuard(client, GuardLimits(max_per_order=5, max_per_client=20, window_s=3600),
-                                           prefix="test:verify:", clock=lambda: clock().timestamp())
-    services.engine = build_engine(settings, demo_graph, sessions=services.sessions, handoffs=services.handoffs,
-                                   events=services.events, agent_hours=services.agent_hours, encoder=encoder,
-                                   classifier=intent_classifier, emotion=emotion_scorer, clock=clock,
-                                   order_guard=services.order_guard)
-    app = create_app(settings=settings, services=services)
-    app.testing = True
-    yield app.test_client(), GraphKnowledge(demo_graph, settings.neo4j_database), services
-    client.close()
+    def guard(client):
+        return RedisOrderGuard(client, GuardLimits(max_per_order=5, max_per_client=20, window_s=3600),
+                               prefix="test:verify:", clock=lambda: clock().timestamp())
+
+    with engine_stack(settings, demo_graph, encoder=encoder, classifier=intent_classifier, emotion=emotion_scorer,
+                      redis_url=redis_server.url, events_db=tmp_path_factory.mktemp("events") / "events.sqlite3",
+                      clock=clock, order_guard=guard) as st:
+        yield st.http, GraphKnowledge(demo_graph, settings.neo4j_database), st.services
 
 
 @pytest.fixture(autouse=True)
@@ -503,7 +490,10 @@ def test_erasure_removes_the_conversation(stack):
 def test_analytics_reflect_recorded_conversations(stack):
     client, _, _ = stack
     Chat(client, "conv-analytics")("可以指定发顺丰吗")
-    resp = client.get("/v1/analytics/summary", headers=OPERATOR)
+    # The window around the engine's clock: the default (the last 7 days by the real clock) would lose
+    # events dated on a fixed clock as the calendar moves on.
+    resp = client.get("/v1/analytics/summary", query_string={"from": "2026-11-25", "to": "2026-11-26"},
+                      headers=OPERATOR)
     assert resp.status_code == 200
     summary = resp.get_json()
     assert summary["messages"] >= 1 and summary["by_intent"].get("shipping", 0) >= 1

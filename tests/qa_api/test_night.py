@@ -12,15 +12,10 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-import redis
 
-from dialog.factory import build_engine
 from graph.knowledge import GraphKnowledge
-from qa_api.app import create_app
-from qa_api.config import api_config
-from qa_api.services import build_services
 from schema.settings import PROJECT_ROOT
-from tests.qa_api.conftest import AGENT, OPERATOR, TOKENS
+from tests.qa_api.conftest import AGENT, OPERATOR, engine_stack
 
 SH = ZoneInfo("Asia/Shanghai")
 NIGHT = datetime(2026, 11, 26, 2, 0, tzinfo=SH)
@@ -43,19 +38,10 @@ def clock() -> Clock:
 @pytest.fixture(scope="module")
 def stack(demo_graph, settings, encoder, intent_classifier, emotion_scorer, redis_server, clock,
           tmp_path_factory) -> Iterator[tuple]:
-    client = redis.Redis.from_url(redis_server.url)
-    client.flushdb()
-    config = api_config(settings, {"redis_mode": "redis", "api_tokens": TOKENS, "json_logs": False,
-                                   "events_db": tmp_path_factory.mktemp("events") / "events.sqlite3",
-                                   "rate_session_burst": 1000, "rate_client_burst": 10000})
-    services = build_services(settings, config, driver=demo_graph, redis_client=client)
-    services.engine = build_engine(settings, demo_graph, sessions=services.sessions, handoffs=services.handoffs,
-                                   events=services.events, agent_hours=services.agent_hours, encoder=encoder,
-                                   classifier=intent_classifier, emotion=emotion_scorer, clock=clock)
-    app = create_app(settings=settings, services=services)
-    app.testing = True
-    yield app.test_client(), GraphKnowledge(demo_graph, settings.neo4j_database), services
-    client.close()
+    with engine_stack(settings, demo_graph, encoder=encoder, classifier=intent_classifier, emotion=emotion_scorer,
+                      redis_url=redis_server.url, events_db=tmp_path_factory.mktemp("events") / "events.sqlite3",
+                      clock=clock) as st:
+        yield st.http, GraphKnowledge(demo_graph, settings.neo4j_database), st.services
 
 
 @pytest.fixture(autouse=True)

@@ -16,14 +16,9 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-import redis
 
-from dialog.factory import build_engine
 from graph.knowledge import GraphKnowledge
-from qa_api.app import create_app
-from qa_api.config import api_config
-from qa_api.services import build_services
-from tests.qa_api.conftest import TOKENS
+from tests.qa_api.conftest import engine_stack
 
 SH = ZoneInfo("Asia/Shanghai")
 URL = "https://shop.example/item/{product_id}?sku={sku}"
@@ -46,21 +41,11 @@ def clock() -> Clock:
 @pytest.fixture(scope="module")
 def stack(demo_graph, settings, encoder, intent_classifier, emotion_scorer, redis_server, clock,
           tmp_path_factory) -> Iterator[tuple]:
-    client = redis.Redis.from_url(redis_server.url)
-    client.flushdb()
     shop_settings = settings.model_copy(update={"product_url_template": URL})
-    config = api_config(shop_settings, {"redis_mode": "redis", "api_tokens": TOKENS, "json_logs": False,
-                                        "events_db": tmp_path_factory.mktemp("events") / "events.sqlite3",
-                                        "rate_session_burst": 1000, "rate_client_burst": 10000})
-    services = build_services(shop_settings, config, driver=demo_graph, redis_client=client)
-    services.engine = build_engine(shop_settings, demo_graph, sessions=services.sessions,
-                                   handoffs=services.handoffs, events=services.events,
-                                   agent_hours=services.agent_hours, encoder=encoder,
-                                   classifier=intent_classifier, emotion=emotion_scorer, clock=clock)
-    app = create_app(settings=shop_settings, services=services)
-    app.testing = True
-    yield app.test_client(), GraphKnowledge(demo_graph, settings.neo4j_database)
-    client.close()
+    with engine_stack(shop_settings, demo_graph, encoder=encoder, classifier=intent_classifier,
+                      emotion=emotion_scorer, redis_url=redis_server.url,
+                      events_db=tmp_path_factory.mktemp("events") / "events.sqlite3", clock=clock) as st:
+        yield st.http, GraphKnowledge(demo_graph, settings.neo4j_database)
 
 
 @pytest.fixture(autouse=True)

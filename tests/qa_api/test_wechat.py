@@ -15,12 +15,9 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-import redis
 from defusedxml.ElementTree import fromstring
 from pydantic import SecretStr
 
-from dialog.factory import build_engine
-from qa_api.app import create_app
 from qa_api.blueprints.wechat import CHANNEL_KEY
 from qa_api.channels.wechat import (
     NON_TEXT_REPLY,
@@ -31,9 +28,7 @@ from qa_api.channels.wechat import (
     signature,
     text_reply,
 )
-from qa_api.config import api_config
-from qa_api.services import build_services
-from tests.qa_api.conftest import AGENT, TOKENS
+from tests.qa_api.conftest import AGENT, engine_stack
 
 SH = ZoneInfo("Asia/Shanghai")
 WX_TOKEN = "wx-test-token-7c1f"
@@ -105,26 +100,16 @@ def test_parse_rejects_entities_and_names_missing_fields():
 @pytest.fixture(scope="module")
 def wechat(demo_graph, settings, encoder, intent_classifier, emotion_scorer, redis_server,
            tmp_path_factory) -> Iterator[tuple]:
-    client = redis.Redis.from_url(redis_server.url)
-    client.flushdb()
     wx_settings = settings.model_copy(update={"wechat_token": SecretStr(WX_TOKEN), "wechat_app_id": "wx-demo",
                                               "wechat_app_secret": SecretStr(WX_SECRET)})
-    config = api_config(wx_settings, {"redis_mode": "redis", "api_tokens": TOKENS, "json_logs": False,
-                                      "events_db": tmp_path_factory.mktemp("wx") / "events.sqlite3",
-                                      "rate_session_burst": 1000, "rate_client_burst": 10000})
-    services = build_services(wx_settings, config, driver=demo_graph, redis_client=client)
     clock = Clock()
-    services.engine = build_engine(wx_settings, demo_graph, sessions=services.sessions,
-                                   handoffs=services.handoffs, events=services.events,
-                                   agent_hours=services.agent_hours, encoder=encoder,
-                                   classifier=intent_classifier, emotion=emotion_scorer, clock=clock)
-    app = create_app(settings=wx_settings, services=services)
-    app.testing = True
-    sender = RecordingSender()
-    app.extensions[CHANNEL_KEY].sender = sender
-    yield app, app.test_client(), services, sender, clock
-    app.extensions[CHANNEL_KEY].close()
-    client.close()
+    with engine_stack(wx_settings, demo_graph, encoder=encoder, classifier=intent_classifier,
+                      emotion=emotion_scorer, redis_url=redis_server.url,
+                      events_db=tmp_path_factory.mktemp("wx") / "events.sqlite3", clock=clock) as st:
+        sender = RecordingSender()
+        st.app.extensions[CHANNEL_KEY].sender = sender
+        yield st.app, st.http, st.services, sender, clock
+        st.app.extensions[CHANNEL_KEY].close()
 
 
 def _reply_content(body: bytes) -> tuple[str, str, str]:
