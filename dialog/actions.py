@@ -15,6 +15,7 @@ from dataclasses import replace
 
 from neo4j import exceptions as neo4j_exc
 
+from dialog.handoff import HandoffNotes
 from dialog.policies.base import Knowledge, PolicyContext, PolicyResult, Searcher, TextCache
 from dialog.policies.knowledge import KnowledgePolicy
 from dialog.policies.orders import OrderPolicy
@@ -70,6 +71,11 @@ class Actions:
         self.kb = KnowledgePolicy(searcher, cache)
         self.order_policy = orders if isinstance(orders, OrderPolicy) else OrderPolicy(orders)
         self.sizes = SizePolicy(knowledge, searcher, cache)
+        self.searcher = searcher
+        self.cache = cache
+        self.notes = HandoffNotes.load()
+        # The configured agent hours (dialog.agent_hours.AgentHours); the engine sets them.
+        self.agent_hours = None
         # The routing data's cue lists; the engine sets them once the table is validated.
         self.cues: Cues | None = None
         # Search, comparison and help to buy (dialog.policies.shopping.ShoppingGuide), set by the runtime.
@@ -93,9 +99,21 @@ class Actions:
             "shopping": self.shop,
         }
 
-    @staticmethod
-    def _say_handoff(template: str, reason: str) -> Policy:
-        return lambda u, pc, r: PolicyResult(pc.say(template), "handoff", handoff_reason=reason)
+    def _say_handoff(self, template: str, reason: str) -> Policy:
+        def say(u: Understanding, pc: PolicyContext, route: Route) -> PolicyResult:
+            reply, sources = pc.say(template), []
+            if reason != "anger":  # an angry shopper gets the apology and a person, nothing to read
+                note = self._handoff_note(u, pc)
+                if note is not None:
+                    reply, sources = f"{reply}\n{note.text}", list(note.sources)
+            return PolicyResult(reply, "handoff", sources, handoff_reason=reason)
+        return say
+
+    def _handoff_note(self, u: Understanding, pc: PolicyContext):
+        """When a person is there, or who handles an escalation, if the message asks (dialog.handoff)."""
+        window = getattr(self.agent_hours, "window_text", None)
+        hours = pc.say("handoff_hours", window=window) if window else None
+        return self.notes.note(u.text, self.searcher, self.cache, hours)
 
     # --- shopping -----------------------------------------------------------------------
     def shop(self, u: Understanding, pc: PolicyContext, route: Route) -> PolicyResult | None:

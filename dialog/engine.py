@@ -20,6 +20,7 @@ from dialog.after_hours import callback_phone, mask_phone, priority, wants_cance
 from dialog.errors import DialogError, TicketStateError
 from dialog.fsm import ConversationMachine
 from dialog.handoff import AgentHours, new_ticket, suggested_replies
+from dialog.order_facts import OrderFacts
 from dialog.order_guard import OrderGuard
 from dialog.policies.base import Knowledge, PolicyContext, PolicyResult, Searcher, TextCache
 from dialog.policies.orders import OrderPolicy
@@ -31,6 +32,7 @@ from dialog.router import Router
 from dialog.templates import Templates
 from dialog.understand import EmotionScorer, EntityLinker, IntentClassifier, Understanding, understand
 from retrieval.errors import RetrievalError
+from retrieval.ranker import CandidateRanker
 from schema.conversation import (
     ChatReply,
     ConversationEvent,
@@ -90,12 +92,15 @@ class DialogEngine:
         self.clock = clock or (lambda: datetime.now(SHANGHAI))
         self.machine = machine or ConversationMachine()
         self.graph = GraphGuard()
+        facts = OrderFacts.load(parts.knowledge, parts.cache, CandidateRanker.load().concepts)
         self.actions = Actions(parts.knowledge, parts.searcher, parts.cache,
-                               OrderPolicy(parts.orders, parts.order_guard, parts.verified_order_ttl_s), self.graph)
+                               OrderPolicy(parts.orders, parts.order_guard, parts.verified_order_ttl_s, facts),
+                               self.graph)
         # Routing data is validated here, at start-up: an unknown intent, state, guard,
         # policy or trigger raises dialog.routing.RoutingError before the first message.
         self.router = router or Router.load(self.actions.table())
         self.actions.cues = self.router.table.cues
+        self.actions.agent_hours = parts.agent_hours
         self.resolver = ContextResolver(parts.knowledge, parts.cache, self.router.table.cues)
         self.shopping_templates = Templates(SHOPPING_TEMPLATES)
         # Set by the factory: keeps linker and cached texts in step with the graph,
@@ -285,7 +290,7 @@ class DialogEngine:
 
     # --- the turn -------------------------------------------------------------------
     def _forward_to_agent(self, ctx: SessionContext, message: str, now: datetime) -> tuple[ChatReply, bool]:
-        """In hand-off the bot stays silent; the message goes to the agent's ticket."""
+        """In hand-off the message goes to the agent's ticket; the bot is silent once a person has joined."""
         ticket_id = ctx.handoff_ticket_id or ""
         try:
             ticket = self.p.handoffs.add_turn(ticket_id, ctx.history[-1])
@@ -294,9 +299,12 @@ class DialogEngine:
             self.machine.fire(ctx, "agent_close")
             ctx.handoff_ticket_id = None
             return self._handle(ctx, message, now)
+        # Silent once a person has the conversation; before that, the shopper hears the message was kept.
+        joined = ticket.status == "claimed" or any(t.role == "agent" for t in ticket.transcript)
+        reply = "" if joined else self.p.templates.render("handoff_waiting_ack", f"{ctx.session_id}:{len(ctx.history)}")
         info = HandoffInfo(ticket_id=ticket.ticket_id, reason=ticket.reason, queued_at=ticket.created_at,
-                           agent_available=self.p.agent_hours.is_open(now), message="")
-        return ChatReply(reply="", intent="human_agent", confidence=1.0, state=ctx.state, handoff=info), False
+                           agent_available=self.p.agent_hours.is_open(now), message=reply)
+        return ChatReply(reply=reply, intent="human_agent", confidence=1.0, state=ctx.state, handoff=info), False
 
     def _handle(self, ctx: SessionContext, message: str, now: datetime) -> tuple[ChatReply, bool]:
         pc = PolicyContext(ctx, self.p.templates, now)

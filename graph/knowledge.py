@@ -92,6 +92,11 @@ class GraphKnowledge(GraphReader):
                  for r in self._read(q.Q_PRODUCTS, ids=list(dict.fromkeys(product_ids)))}
         return [found[pid] for pid in dict.fromkeys(product_ids) if pid in found]
 
+    def products_of_skus(self, skus: Sequence[str]) -> list[str]:
+        """The product ids of these SKUs, first seen first; unknown SKUs are left out."""
+        return list(dict.fromkeys(r["product_id"] for r in self._read(q.Q_PRODUCTS_OF_SKUS, skus=list(skus))
+                                  if r["product_id"]))
+
     def variants(self, product_id: str, **attr_filters: str) -> list[VariantInfo]:
         """Variants of a product whose attributes equal every filter.
 

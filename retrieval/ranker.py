@@ -19,7 +19,16 @@ data (``ranker.json``, validated when loaded):
 * ``about_linked_product`` / ``about_other_product``: with a product being
   discussed, an FAQ about that product, or about another product;
 * ``clause_not_for_product``: a clause whose policy does not apply to the product
-  being discussed (its exclusions or targets leave the product out).
+  being discussed (its exclusions or targets leave the product out);
+* ``faq_off_topic``: an FAQ whose question and answer both name none of the topic
+  words of the intent (a tea-brewing FAQ for a return question). Read from the
+  whole entry, not the question alone, so FAQs that share a topic are not told
+  apart by it: it only pushes down the entries that have nothing to do with it.
+
+``supported`` / ``best_supported``: a candidate on the intent's topic that misses
+none of the question's conditions is *supported*; the best one answers without a
+1/2/3 offer when no other supported candidate of its kind is close (weights and
+bounds in ``ranker.json``, ``supported_answer``).
 
 Every feature is computed from general language and the loaded store's own
 texts, so it means the same in every store; nothing is fitted to one store's
@@ -38,7 +47,7 @@ from retrieval.errors import RetrievalError
 
 DEFAULT_PATH = Path(__file__).with_name("ranker.json")
 WEIGHTS = ("clause_off_topic", "condition_match", "condition_missing", "about_linked_product", "about_other_product",
-           "clause_not_for_product")
+           "clause_not_for_product", "faq_off_topic")
 
 
 class RankerConfigError(RetrievalError):
@@ -82,6 +91,8 @@ class CandidateRanker:
     weights: dict[str, float]
     topics: dict[str, tuple[str, ...]]
     conditions: dict[str, tuple[str, ...]]
+    supported_floor: float = 0.84
+    supported_margin: float = 0.015
 
     @classmethod
     def load(cls, path: Path = DEFAULT_PATH) -> CandidateRanker:
@@ -98,7 +109,14 @@ class CandidateRanker:
         for name, words in (*topics.items(), *conditions.items()):
             if not words or any(not w.strip() for w in words):
                 raise RankerConfigError(f"{path}: '{name}' needs a non-empty list of non-empty words")
-        return cls(weights, topics, conditions)
+        try:
+            bounds = raw["supported_answer"]
+            floor, margin = float(bounds["floor"]), float(bounds["margin"])
+        except (KeyError, TypeError, ValueError) as e:
+            raise RankerConfigError(f"{path}: supported_answer needs a floor and a margin: {e}") from e
+        if not (0.0 < floor < 1.0 and 0.0 <= margin < 0.2):
+            raise RankerConfigError(f"{path}: supported_answer: floor must lie in (0, 1), margin in [0, 0.2)")
+        return cls(weights, topics, conditions, floor, margin)
 
     # --- features ---------------------------------------------------------------------
     def concepts(self, text: str) -> set[str]:
@@ -135,7 +153,43 @@ class CandidateRanker:
             f["about_linked_product" if c.about_product == product_id else "about_other_product"] = 1.0
         if c.kind == "clause" and product_id and c.applies_to_product is False:
             f["clause_not_for_product"] = 1.0
+        if c.kind == "faq" and self.topics.get(intent or "") and not self.names_topic(intent, c.text):
+            f["faq_off_topic"] = 1.0
         return f
+
+    def supported(self, r: Ranked) -> bool:
+        """On the intent's topic, for the product, and missing none of the question's conditions."""
+        f = r.features
+        on_topic = not (f["clause_off_topic"] or f["faq_off_topic"])
+        return on_topic and not f["condition_missing"] and not f["clause_not_for_product"] \
+            and not f["about_other_product"]
+
+    def best_supported(self, ranked: list[Ranked], intent: str | None) -> Ranked | None:
+        """The supported candidate that answers at once, or None when there is none or it has a close rival.
+
+        Only an intent with topic words can support a candidate (the caller passes None
+        for an unsure intent). Rivals are the other supported candidates of the same kind
+        (an FAQ and a clause that agree are no choice to offer) whose heading names the
+        topic when the best one's does.
+        """
+        if not self.topics.get(intent or ""):
+            return None
+        supported = [r for r in ranked if self.supported(r)]
+        if not supported or supported[0].score < self.supported_floor:
+            return None
+        best = supported[0]
+        # A clearly better candidate off the topic says the intent may be wrong; one that also
+        # misses the question's condition says nothing.
+        blocking = next((r for r in ranked if r is best or not r.features["condition_missing"]), best)
+        if blocking.score - best.score >= self.supported_margin:
+            return None
+        # An entry whose heading names the topic outranks one that mentions it only in passing.
+        titled = self.names_topic(intent, best.candidate.heading)
+        rival = next((r for r in supported[1:] if r.kind == best.kind
+                      and self.names_topic(intent, r.candidate.heading) >= titled), None)
+        if rival is not None and best.score - rival.score < self.supported_margin:
+            return None
+        return best
 
     def contenders(self, ranked: list[Ranked], intent: str | None) -> list[Ranked]:
         """The FAQ candidates that genuinely compete with the best one, best first.

@@ -93,6 +93,14 @@ class KnowledgePolicy:
         decision = settle(self.searcher.decide(hits))
         if decision.kind == "answer":
             return self.answer_choice(pc, decision.hits[0].id)
+        # No confident FAQ: the one candidate on the topic that misses no condition, when
+        # nothing of its kind is close, answers instead of an offer of 1/2/3 or a fallback.
+        supported = self.ranker.best_supported(ranked, None if u.unsure else u.intent)
+        if supported is not None:
+            logger.debug("supported %s %s answers (score %.4f)", supported.kind, supported.id, supported.score)
+            if supported.kind == "clause":
+                return self._quote(pc, supported, product_name)
+            return self.answer_choice(pc, supported.id)
         # A clause on another topic is no answer for want of a better one.
         on_topic = [r for r in clauses if not r.features["clause_off_topic"]]
         if on_topic and on_topic[0].score >= clause_floor:

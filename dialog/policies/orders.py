@@ -7,6 +7,10 @@ A verified order stays open to its session for ``verified_ttl_s`` (default
 the order is locked for bot lookups, even with the right digits; the failure
 that crosses the limit opens a hand-off ticket (reason ``verification_locked``)
 so that an agent sees it, and later attempts are offered a person.
+
+A status reply adds what the store's own rules say about that state
+(``dialog.order_facts``): when a paid order ships, why an unpaid order was
+closed or how long it is kept. No duration is written here.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from dialog.order_facts import OrderFacts
 from dialog.order_guard import OrderGuard, current_client
 from dialog.policies.base import PolicyContext, PolicyResult
 from dialog.understand import Understanding
@@ -25,6 +30,7 @@ logger = logging.getLogger(__name__)
 MAX_TRIES = 3
 LOCKED_REASON = "verification_locked"
 _NOT_SHIPPED = {"待付款", "已付款"}
+_CLOSED = {"已取消"}
 
 
 def _fmt(ts) -> str:
@@ -33,9 +39,10 @@ def _fmt(ts) -> str:
 
 class OrderPolicy:
     def __init__(self, orders: OrderService, guard: OrderGuard | None = None,
-                 verified_ttl_s: float = 1800.0) -> None:
+                 verified_ttl_s: float = 1800.0, facts: OrderFacts | None = None) -> None:
         self.orders = orders
         self.guard = guard
+        self.facts = facts
         self.verified_ttl = timedelta(seconds=verified_ttl_s)
 
     def _still_open(self, pc: PolicyContext, order_id: str) -> bool:
@@ -100,7 +107,7 @@ class OrderPolicy:
             hint = "可以联系快递员改派，或签收后申请售后。" if order.status == "已发货" else ""
             return PolicyResult(pc.say("change_address_no", order_id=order.order_id, status=order.status, hint=hint),
                                 "answer", sources, resolved=True)
-        if intent == "cancel_order":
+        if intent == "cancel_order" and order.status not in _CLOSED:  # a closed order: say why (below)
             if order.status in _NOT_SHIPPED:
                 return PolicyResult(pc.say("cancel_ok", order_id=order.order_id, status=order.status), "answer",
                                     sources, resolved=True)
@@ -110,11 +117,27 @@ class OrderPolicy:
         if order.shipped_at and order.carrier:
             detail = pc.say("order_shipped_detail", shipped_at=_fmt(order.shipped_at), carrier=order.carrier,
                             tracking_no=order.tracking_no or "—")
-        elif order.paid_at:
-            detail = pc.say("order_paid_detail", paid_at=_fmt(order.paid_at))
+        elif order.paid_at and order.status in _NOT_SHIPPED:
+            detail = pc.say("order_paid_detail", paid_at=_fmt(order.paid_at)) + self._rule(pc, "dispatch", order,
+                                                                                         sources)
         elif order.status == "待付款":
-            detail = pc.say("order_unpaid_detail")
+            detail = pc.say("order_unpaid_detail") + self._rule(pc, "unpaid_closed", order, sources)
+        elif order.status in _CLOSED and order.paid_at is None:
+            rule = self._statement("unpaid_closed", order, pc, sources)
+            detail = pc.say("order_closed_unpaid", rule=rule) if rule else ""
         else:
             detail = ""
         return PolicyResult(pc.say("order_status", order_id=order.order_id, status=order.status, detail=detail),
                             "answer", sources, resolved=True)
+
+    def _statement(self, fact: str, order: OrderInfo, pc: PolicyContext, sources: list[Source]) -> str:
+        """The store's sentence on ``fact`` for this order ('' when its rules state none); its sources join."""
+        found = self.facts.statement(fact, order, pc.now) if self.facts is not None else None
+        if found is None:
+            return ""
+        sources.extend(found.sources)
+        return found.text
+
+    def _rule(self, pc: PolicyContext, fact: str, order: OrderInfo, sources: list[Source]) -> str:
+        rule = self._statement(fact, order, pc, sources)
+        return pc.say("order_store_rule", rule=rule) if rule else ""

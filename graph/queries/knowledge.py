@@ -10,6 +10,9 @@ labels on purpose.
 
 Q_PRODUCT = "MATCH (p:Product {product_id: $product_id}) RETURN properties(p) AS props"
 Q_PRODUCTS = "UNWIND $ids AS id MATCH (p:Product {product_id: id}) RETURN properties(p) AS props"
+# The products of an order's SKUs (variants by their unique ``sku``), in the order asked.
+Q_PRODUCTS_OF_SKUS = ("UNWIND range(0, size($skus) - 1) AS i MATCH (v:Variant {sku: $skus[i]}) "
+                      "RETURN v.product_id AS product_id ORDER BY i")
 
 _VARIANT_RETURN = """
 OPTIONAL MATCH (v)-[:VARIANT_OF]->(p:Product)

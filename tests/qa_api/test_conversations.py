@@ -396,8 +396,8 @@ def test_anger_hands_off_and_bot_stays_silent_until_agent_closes(stack):
     r = chat("什么破玩意儿！！！骗子 我要投诉12315 退钱！！")
     assert r["state"] == "handoff" and r["handoff"]["reason"] == "anger"
     ticket_id = r["handoff"]["ticket_id"]
-    r = chat("在吗 人呢")
-    assert r["reply"] == "" and r["state"] == "handoff"
+    r = chat("在吗 人呢")  # no person yet: the shopper hears the message was added to the ticket
+    assert "工单" in r["reply"] and r["state"] == "handoff"
     tickets = client.get("/v1/handoffs?status=queued", headers=AGENT).get_json()
     ticket = next(t for t in tickets["tickets"] if t["ticket_id"] == ticket_id)
     assert len(ticket["suggested_replies"]) == 3
