@@ -95,6 +95,7 @@ class Actions:
             "product": self.product,
             "size": self.size,
             "knowledge": self.knowledge_answer,
+            "knowledge_if_answered": self.knowledge_if_answered,
             "complaint_help": self.complaint_help,
             "shopping": self.shop,
         }
@@ -228,6 +229,16 @@ class Actions:
         except GRAPH_DOWN as e:
             self.graph.failed(e)
             return self.kb.answer(u, pc, None, None, None)
+
+    def knowledge_if_answered(self, u: Understanding, pc: PolicyContext, route: Route) -> PolicyResult | None:
+        """The FAQ or clause that answers the question; declines (no offer, no fallback) otherwise."""
+        ctx = pc.context
+        kept = (list(ctx.pending_options), ctx.pending_option_kind)
+        result = self.knowledge_answer(u, pc, route)
+        if result.trigger == "answer" and not result.fallback and result.sources:
+            return result
+        ctx.pending_options, ctx.pending_option_kind = kept
+        return None
 
     def complaint_help(self, u: Understanding, pc: PolicyContext, route: Route) -> PolicyResult:
         """A concrete problem: apology + the rule or next step + the offer of a person.

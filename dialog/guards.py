@@ -29,6 +29,8 @@ GUARDS: dict[str, Guard] = {
     "order_reference": lambda u, ctx, cues: bool(u.order_id),
     # a question about how something works (can I, how, how long, who pays)
     "information_question": lambda u, ctx, cues: cues.has("information_question", u.text),
+    # a question about the rule itself (几次, 多久, 谁出...), even when told with the shopper's own case
+    "rule_question": lambda u, ctx, cues: cues.has("rule_question", u.text),
     # a request to act on the shopper's own order (帮我, 我要, 这单...)
     "own_order_action": lambda u, ctx, cues: cues.has("own_order_action", u.text),
     # the shopper's own parcel: an order number, or 我的/到哪/单号...
@@ -42,6 +44,6 @@ GUARDS: dict[str, Guard] = {
 }
 
 # Cue lists the engine reads directly (besides the guards above).
-REQUIRED_CUES = frozenset({"explicit_human", "my_parcel", "information_question", "own_order_action", "continuation",
-                           "concrete_problem", "complaint_noise", "own_question", "asks_stock_check",
+REQUIRED_CUES = frozenset({"explicit_human", "my_parcel", "information_question", "own_order_action", "rule_question",
+                           "continuation", "concrete_problem", "complaint_noise", "own_question", "asks_stock_check",
                            "asks_price_promotion", "follow_up", "other_options"})

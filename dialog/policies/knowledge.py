@@ -1,12 +1,16 @@
 """FAQ and store-policy questions: the store's FAQ, the product's own FAQ and the
 policy clauses in force compete in one ranking (``retrieval.ranker``).
 
-For a policy question about a product, the clauses in force for that product
+For a policy question about a product (or a category), the clauses in force for that product
 (exclusions and dates honoured by the graph) are candidates next to the clauses
 of the other policies in force (marked as not applying to the product, which
 the ranker penalises) and every FAQ. When the policies on the question's topic
 all leave the product out, the reply says so (with what the product's own
-description says on the topic) instead of quoting another policy's clause.
+description says on the topic, or for a category what its products' descriptions
+say) instead of quoting another policy's clause. When no FAQ is a confident
+answer, the one candidate on the question's topic that misses none of its
+conditions answers (``CandidateRanker.best_supported``); 1/2/3 is offered only
+when candidates are genuinely close.
 """
 
 from __future__ import annotations
@@ -57,6 +61,12 @@ class KnowledgePolicy:
                 self.cache.clauses.setdefault(clause.clause_id, clause)
             applying = {c.clause_id for c in clauses}
             left_out = self._left_out(u, pc, knowledge, product_id, product_name, applying)
+            if left_out is not None:
+                return left_out
+        category = next((e for e in u.entities if e.type == "category"), None)
+        if not product_id and category is not None and policy_question and knowledge is not None:
+            in_force = {c.clause_id for c in knowledge.clauses_in_force(category=category.value, at=pc.now)}
+            left_out = self._left_out(u, pc, knowledge, None, category.text, in_force, category=category.value)
             if left_out is not None:
                 return left_out
         ranked = self.rank(u, pc, product_id, applying, with_clauses=policy_question)
@@ -124,9 +134,10 @@ class KnowledgePolicy:
                             resolved=True)
 
     # --- a product the question's policies leave out ----------------------------------------
-    def _left_out(self, u: Understanding, pc: PolicyContext, knowledge: Knowledge, product_id: str,
-                  product_name: str | None, applying: set[str]) -> PolicyResult | None:
-        """The policies on the intent's topic are in force, but none applies to this product."""
+    def _left_out(self, u: Understanding, pc: PolicyContext, knowledge: Knowledge, product_id: str | None,
+                  product_name: str | None, applying: set[str], category: str | None = None) -> PolicyResult | None:
+        """The policies on the intent's topic are in force, but none applies to this product (or category:
+        then what the descriptions of the category's products say on the topic)."""
         on_topic = {c.policy_id: c.policy_title for c in self.cache.clauses.values()
                     if c.in_force(pc.now) and self.ranker.names_topic(u.intent, c.policy_title)}
         if not on_topic:
@@ -135,11 +146,24 @@ class KnowledgePolicy:
         if applying_policies & set(on_topic):
             return None
         policy_id = sorted(on_topic)[0]
-        info = self.cache.products.get(product_id) or knowledge.product(product_id)
-        said = [s.strip() for s in _SENTENCE.findall((info.description if info else None) or "")
-                if self.ranker.names_topic(u.intent, s)]
-        reason = pc.say("product_page_says", text="".join(said[:2])) if said else ""
-        logger.debug("policy %s leaves product %s out", policy_id, product_id)
-        sources = [Source("product", product_id), Source("policy", policy_id)]
+        if product_id is not None:
+            info = self.cache.products.get(product_id) or knowledge.product(product_id)
+            pages = [info] if info else []
+        else:
+            pages = [p for p in self.cache.products.values()
+                     if p.category and (p.category == category or p.category.startswith(f"{category}/"))]
+        said, shown = [], []
+        for page in pages:
+            sentences = [s.strip() for s in _SENTENCE.findall(page.description or "")
+                         if self.ranker.names_topic(u.intent, s)]
+            if sentences:
+                text = "".join(sentences[:2])
+                said.append(text if product_id else f"{page.display_name}：{text}")
+                shown.append(page.product_id)
+        text = "；".join(t.rstrip("。；;") for t in said[:3])
+        reason = pc.say("product_page_says", text=f"{text}。") if said else ""
+        logger.debug("policy %s leaves %s out", policy_id, product_id or category)
+        sources = [Source("product", pid) for pid in ([product_id] if product_id else shown[:3])]
+        sources.append(Source("policy", policy_id))
         return PolicyResult(pc.say("policy_not_applicable", product=product_name or product_id,
                                    policy=on_topic[policy_id], reason=reason), "answer", sources, resolved=True)

@@ -114,11 +114,17 @@ def _route(text: str, intent: str, state: DialogState = DialogState.IDLE, declin
     ("我要取消订单", "cancel_order", "order"),
     ("我昨天拍的那件 地址写错了 能改吗", "change_address", "order"),
     ("刚下的单能取消吗", "cancel_order", "order"),
+    ("地址能改几次 我写错了", "change_address", "order_rule_with_own_case"),
     ("我的快递到哪了", "shipping", "own_parcel"),
     ("一般几天能到", "shipping", "knowledge"),
 ])
 def test_information_before_procedure(text, intent, route):
     assert _route(text, intent)[0] == route
+
+
+def test_a_rule_question_with_my_case_starts_the_order_flow_when_no_answer_is_found():
+    route, ran = _route("地址能改几次 我写错了", "change_address", decline={"knowledge_if_answered"})
+    assert route == "order" and ran[-2:] == ["knowledge_if_answered", "order"]
 
 
 def test_order_number_always_starts_the_order_flow():

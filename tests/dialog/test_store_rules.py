@@ -35,7 +35,7 @@ def _variant(sku: str, stock: int, price: float, **attrs: str) -> dict:
 
 PRODUCTS = [
     {"product_id": "Q-10", "name": "禾木 定制姓名木勺", "brand": "禾木", "category": "厨房/餐具", "price": 39.0,
-     "description": "榉木勺，可定制刻名。", "variants": [_variant("Q-10-A", 30, 39.0, size="长款")]},
+     "description": "榉木勺，可定制刻名。整只勺质保6个月，人为损坏除外。", "variants": [_variant("Q-10-A", 30, 39.0, size="长款")]},
     {"product_id": "Q-20", "name": "禾木 竹编收纳篮", "brand": "禾木", "category": "家居/收纳", "price": 59.0,
      "description": "手工竹编，大容量。", "variants": [_variant("Q-20-A", 12, 59.0, size="大号")]},
 ]
@@ -47,6 +47,7 @@ FAQ = [
      "answer": "人工客服每天8:30-20:30在线，其他时间请留言。"},
     {"faq_id": "QF-BOSS", "question": "对客服的处理不满意怎么办？",
      "answer": "可以申请升级处理，客服主管会在12小时内联系您。"},
+    {"faq_id": "QF-ADDR", "question": "收货地址能改几次？", "answer": "发货前可以在订单页自助修改1次地址。"},
     {"faq_id": "QF-BAMBOO", "question": "竹编篮怎么清洁？", "answer": "用软毛刷蘸清水刷洗后放阴凉处晾干。"},
 ]
 POLICIES = [
@@ -55,6 +56,9 @@ POLICIES = [
                  {"text": "定制商品付款后5个工作日内发出。"},
                  {"text": "全店满59元包邮。"}],
      "effective_from": "2026-01-01T00:00:00+08:00"},
+    {"policy_id": "QP-WAR", "title": "家居用品一年保修", "version": "1",
+     "clauses": [{"text": "家居用品自签收起保修1年，非人为损坏免费维修。"}],
+     "applies_to": {"categories": ["家居"]}, "effective_from": "2026-01-01T00:00:00+08:00"},
 ]
 PHONE = "13900001234"
 ORDERS = [
@@ -117,6 +121,22 @@ def test_the_faq_on_the_topic_answers_without_an_offer(runtime, question, faq_id
     r = runtime.engine.chat(f"info-{faq_id}", question)
     assert r.state.value == "answered", r.reply
     assert _sources(r, "faq") == {faq_id} and fact in r.reply, (r.reply, r.sources)
+
+
+@pytest.mark.slow
+def test_a_category_its_topics_policy_leaves_out_gets_what_its_pages_say(runtime):
+    r = runtime.engine.chat("cat-warranty", "餐具保修多久")
+    assert r.state.value == "answered", r.reply
+    assert "质保6个月" in r.reply and "家居用品一年保修" in r.reply, r.reply
+    assert _sources(r, "product") == {"Q-10"} and not _sources(r, "clause")
+
+
+@pytest.mark.slow
+def test_a_rule_question_told_with_my_own_case_is_answered_before_any_order_flow(runtime):
+    r = runtime.engine.chat("addr-rule", "收货地址能改几次 我写错了")
+    assert r.state.value == "answered" and _sources(r, "faq") == {"QF-ADDR"}, r.reply
+    act = runtime.engine.chat("addr-act", "帮我改一下收货地址")
+    assert act.state.value == "await_order_id", act.reply
 
 
 # --- order status: the store's own rule, never ours -------------------------------------------------
