@@ -56,6 +56,8 @@ ORDER BY p.product_id
 # or lies inside, the stored value). ``keys`` names one option in every spelling
 # (颜色, color); a variant none of whose names is among them (a store's own name
 # for the option) matches the value under any name. ``null`` keys: any name.
+# The TEXT index is a hint, not the planner's choice: on a small or freshly wiped
+# graph its statistics can make a label scan look cheaper, and a catalogue grows.
 _FACET_VALUES = """
 CALL () {
   UNWIND $exact AS t
@@ -63,7 +65,8 @@ CALL () {
   RETURN t.facet AS facet, a
   UNION
   UNWIND $partial AS t
-  MATCH (a:AttrValue) WHERE a.value_norm CONTAINS t.value
+  MATCH (a:AttrValue) USING TEXT INDEX a:AttrValue(value_norm)
+  WHERE a.value_norm CONTAINS t.value
   RETURN t.facet AS facet, a
 }
 WITH facet, a, $facets[facet].keys AS keys
