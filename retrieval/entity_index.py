@@ -19,6 +19,7 @@ from pathlib import Path
 
 from retrieval.entity_ids import id_forms, id_schemes, product_ids
 from retrieval.normalize import SIZE_WORDS, color_aliases, model_key, normalize_size, pinyin_key
+from retrieval.quantity import load_units
 from retrieval.variant_match import family_members, load_color_families
 from schema.lexicon import CatalogLexicon, LexiconEntry
 
@@ -181,6 +182,25 @@ class SurfaceIndex:
                 value_products[(e.type, e.value)].update(e.product_ids)
         self.value_products: dict[tuple[str, str], frozenset[str]] = {
             k: frozenset(v) for k, v in value_products.items()}
+        self.category_products: dict[str, frozenset[str]] = {
+            e.value: frozenset(e.product_ids) for e in lexicon.of_type("category")}
+        # Each product's option values by property (a value named by a part of it narrows a family).
+        product_values: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+        # Option values by the amount they state (250g, 礼盒装200g): 半斤 in a message finds them.
+        units = load_units()
+        quantity_values: dict[tuple[str, float], dict[tuple[str, str], None]] = defaultdict(dict)
+        for e in lexicon.entries:
+            if e.type in ("size", "attribute") or (e.type == "color" and e.source != "family"):
+                for pid in e.product_ids:
+                    product_values[pid][e.attribute or e.type].add(e.value)
+            if e.type in ("size", "attribute"):
+                q = units.first(e.value)
+                if q is not None:
+                    quantity_values[q.key][(e.type, e.value)] = None
+        self.product_values: dict[str, dict[str, frozenset[str]]] = {
+            pid: {k: frozenset(v) for k, v in by.items()} for pid, by in product_values.items()}
+        self.quantity_values: dict[tuple[str, float], tuple[tuple[str, str], ...]] = {
+            k: tuple(v) for k, v in quantity_values.items()}
         self._choices: dict[tuple[int, float], tuple[str, ...]] = {}
         self.color_groups: dict[str, tuple[str, ...]] = {}
         groups: dict[str, list[str]] = defaultdict(list)

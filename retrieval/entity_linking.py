@@ -51,7 +51,9 @@ from retrieval.entity_index import (
     write_userdict,
 )
 from retrieval.normalize import find_patterns, fold, model_key, pinyin_key
+from retrieval.quantity import load_units
 from retrieval.tokenize import Tokenizer
+from retrieval.variant_match import mentioned_values
 from schema.lexicon import CatalogLexicon
 from schema.settings import Settings
 from schema.types import EntityLink
@@ -62,6 +64,9 @@ STRONG_CONTEXT = frozenset({"brand", "category", "product"})
 # A unit right after a number: an alias ending in the number still matches (云岭500 in 云岭500ml).
 _UNIT_AFTER = re.compile(r"(?:ml|l|g|kg|mm|cm|m|gb|tb|mah|w|v)(?![a-z0-9])")
 SCHEME_ID_SCORE = 0.6
+QUANTITY_SCORE = 0.9
+# A scope (brand, category, shared alias) of more products than this is searched, not narrowed here.
+MAX_SCOPE = 30
 TokenizerFactory = Callable[[Path], Tokenizer]
 
 
@@ -182,7 +187,8 @@ class EntityLinker:
         cands += self._approximate(state.index, folded, tokens)
         chosen = self._select([c for c in cands if not any(blocked[c.start:c.end])], len(text))
         found = self._merge_brand_product(state.index, self._to_links(state.index, text, chosen), text)
-        found = self._narrow_brand(state.index, found)
+        found += self._quantities(state.index, text, found, blocked)
+        found = self._narrow_scope(state.index, found, text)
         links += found + self._scheme_ids(state.index, text, folded, blocked, found)
         return sorted(links, key=lambda x: x.start)
 
@@ -351,37 +357,100 @@ class EntityLinker:
         return out
 
     @staticmethod
-    def _narrow_brand(index: SurfaceIndex, links: list[EntityLink]) -> list[EntityLink]:
-        """A brand and the option values of one of its products -> that product.
+    def _quantities(index: SurfaceIndex, text: str, found: list[EntityLink],
+                    blocked: list[bool]) -> list[EntityLink]:
+        """半斤 / 二两 / 1公斤: option values that state the same amount (250g, 礼盒装100g).
 
-        听松 + 26寸 + 原木色 names the brand's product that offers 26寸 and 原木色. With
-        no product named, each colour, size or option value that some of the brand's
-        products offer narrows the brand's products; when that leaves one to three
-        (fewer than the brand has), the brand link becomes a product link (the others
-        as candidates, for the dialogue to ask which).
+        A quantity no other link covers becomes an option link (score
+        ``QUANTITY_SCORE``) whose value is the first such catalogue value and whose
+        candidates are the others; the unit words are general data (``schema/units.json``).
         """
-        if any(link.type == "product" for link in links):
+        taken = list(blocked)
+        for link in found:
+            taken[link.start:link.end] = [True] * (link.end - link.start)
+        out = []
+        for q in load_units().find(text):
+            if any(taken[q.start:q.end]):
+                continue
+            values = index.quantity_values.get(q.key)
+            if not values:
+                continue
+            kind = next((t for t in ("size", "attribute") if any(vt == t for vt, _ in values)), "attribute")
+            same = [v for t, v in values if t == kind]
+            out.append(EntityLink(text[q.start:q.end], q.start, q.end, kind, same[0], QUANTITY_SCORE,
+                                  tuple(same[1:])))
+        return out
+
+    @staticmethod
+    def _mentioned(index: SurfaceIndex, text: str, links: list[EntityLink],
+                   pool: frozenset[str]) -> list[frozenset[str]]:
+        """Option values of ``pool``'s products named by a distinctive part (model 3, 卡罗拉).
+
+        Only the words no link read count; each value found gives the products that offer it.
+        """
+        chars = list(text)
+        for link in links:
+            chars[link.start:link.end] = [" "] * (link.end - link.start)
+        rest = "".join(chars)
+        if not rest.strip():
+            return []
+        offered: dict[str, set[str]] = {}
+        for pid in pool:
+            for key, values in index.product_values.get(pid, {}).items():
+                offered.setdefault(key, set()).update(values)
+        found = mentioned_values(rest, {k: sorted(v) for k, v in offered.items()})
+        return [frozenset(pid for pid in pool if value in index.product_values.get(pid, {}).get(key, ()))
+                for key, value in found.items()]
+
+    def _narrow_scope(self, index: SurfaceIndex, links: list[EntityLink], text: str) -> list[EntityLink]:
+        """A brand, a category or a shared alias, and option values -> the product(s) that offer them.
+
+        听松 + 26寸 + 原木色 names the brand's product that offers 26寸 and 原木色; 龙井 + 半斤
+        names the one tea of that category that comes in 250g; model 3 的座套 names the seat
+        cover that fits a Model 3 (a value named by a distinctive part). The scope is every
+        brand, category and many-product link in the message together (their products in
+        common). Each colour, size or option value that some of them offer narrows the pool. What is
+        left becomes a product link when it is fewer than the pool: a brand or a shared alias
+        keeps up to three (the others as candidates, for the dialogue to ask which); a
+        category only one. A pool of one product is named by any value it offers.
+        """
+        if any(link.type == "product" and not link.candidates for link in links):
             return links
-        out = list(links)
+        scopes: list[tuple[int, frozenset[str]]] = []
         for i, link in enumerate(links):
-            if link.type != "brand":
-                continue
-            pool = index.brand_products.get(link.value, frozenset())
-            if len(pool) < 2:
-                continue
-            narrowed = pool
-            for other in links:
-                if other.type not in ("color", "size", "attribute"):
-                    continue
-                offering = frozenset().union(*(index.value_products.get((other.type, v), frozenset())
-                                               for v in (other.value, *other.candidates)))
-                if narrowed & offering:
-                    narrowed = narrowed & offering
-            if narrowed != pool and len(narrowed) <= 3:
-                ranked = sorted(narrowed)
-                out[i] = EntityLink(link.text, link.start, link.end, "product", ranked[0], link.score,
-                                    tuple(ranked[1:]))
-                break
+            if link.type == "brand":
+                scopes.append((i, index.brand_products.get(link.value, frozenset())))
+            elif link.type == "category":
+                scopes.append((i, index.category_products.get(link.value, frozenset())))
+            elif link.type == "product":
+                scopes.append((i, frozenset((link.value, *link.candidates))))
+        if not scopes:
+            return links
+        pool = frozenset.intersection(*(ids for _, ids in scopes))
+        if not pool or len(pool) > MAX_SCOPE:
+            return links
+        offers = [frozenset().union(*(index.value_products.get((other.type, v), frozenset())
+                                      for v in (other.value, *other.candidates)))
+                  for other in links if other.type in ("color", "size", "attribute")]
+        offers += self._mentioned(index, text, links, pool)
+        narrowed = pool
+        for offering in offers:
+            if narrowed & offering:
+                narrowed = narrowed & offering
+        if not offers or not (narrowed & frozenset().union(*offers)):
+            return links
+        # Which link becomes the product: a shared alias, else the brand, else the category.
+        i = next((i for t in ("product", "brand", "category") for i, _ in scopes if links[i].type == t))
+        link = links[i]
+        limit = 1 if all(links[j].type == "category" for j, _ in scopes) else 3
+        if narrowed == pool and len(pool) > 1:
+            return links
+        if len(narrowed) > limit:
+            return links
+        ranked = ([link.value] if link.type == "product" and link.value in narrowed else []) + sorted(narrowed)
+        ranked = list(dict.fromkeys(ranked))
+        out = list(links)
+        out[i] = EntityLink(link.text, link.start, link.end, "product", ranked[0], link.score, tuple(ranked[1:]))
         return out
 
     @staticmethod

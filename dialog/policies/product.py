@@ -185,12 +185,13 @@ class ProductPolicy:
                             "answer", sources, resolved=True)
 
     def _sold_out(self, pc, name, label, wanted, variants) -> str:
-        """Offer in-stock alternatives: same colour in other sizes first, then anything."""
+        """Offer in-stock alternatives by name: same colour in other sizes first, then anything."""
         in_stock = [v for v in variants if v.stock > 0]
         first_key = next(iter(wanted))
         close = [v for v in in_stock if v.attributes.get(first_key) == wanted[first_key]] or in_stock
         if close:
-            listed = "、".join(f"{_variant_label(v.attributes)}（{v.stock}件）" for v in close[:6])
+            # Names only: a count next to another variant reads as the answer to the question asked.
+            listed = "、".join(dict.fromkeys(_variant_label(v.attributes) for v in close[:6]))
             alternatives = pc.say("stock_alternatives", list=listed)
         else:
             alternatives = pc.say("stock_no_alternatives")

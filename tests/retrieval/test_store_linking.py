@@ -127,3 +127,63 @@ def test_id_schemes_are_derived_from_the_loaded_ids():
     mx = next(s for s in schemes if not s.upper)
     m = mx.pattern.search("MX-9999还有吗")
     assert m and mx.canonical(m) == "mx-9999"
+
+
+# A family store: one category whose products differ by the amount they state, and a
+# category whose only product is named with a distinctive part of one of its values.
+FAMILY_STORE = [
+    {"product_id": "NT-01", "name": "山禾 纸皮核桃", "brand": "山禾", "category": "食品/坚果/核桃", "price": 39.0,
+     "aliases": ["核桃"], "variants": [
+         {"sku": "NT-01-S", "price": 39.0, "stock": 12, "attributes": {"规格": "250g"}},
+         {"sku": "NT-01-L", "price": 69.0, "stock": 0, "attributes": {"规格": "500g（250g×2袋）"}}]},
+    {"product_id": "NT-02", "name": "山禾 核桃仁礼盒", "brand": "山禾", "category": "食品/坚果/核桃", "price": 88.0,
+     "variants": [{"sku": "NT-02-1", "price": 88.0, "stock": 5, "attributes": {"规格": "礼盒装300g"}}]},
+    {"product_id": "WC-01", "name": "行者 真皮方向盘套", "brand": "行者", "category": "汽车用品/内饰/方向盘套",
+     "price": 99.0, "variants": [
+         {"sku": "WC-01-A", "price": 99.0, "stock": 4, "attributes": {"适用车型": "大众帕萨特B8"}},
+         {"sku": "WC-01-B", "price": 99.0, "stock": 6, "attributes": {"适用车型": "别克君越 2019款"}}]},
+    {"product_id": "WC-02", "name": "行者 防滑汽车脚垫", "brand": "行者", "category": "汽车用品/内饰/脚垫",
+     "price": 199.0, "variants": [
+         {"sku": "WC-02-A", "price": 199.0, "stock": 2, "attributes": {"适用车型": "别克君越 2019款"}}]},
+]
+
+
+@pytest.fixture()
+def family_linker(graph_db, settings, tmp_path) -> EntityLinker:
+    from graph.knowledge import GraphKnowledge
+    from ingest.loader import Loader
+
+    path = tmp_path / "products.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in FAMILY_STORE), encoding="utf-8")
+    Loader(graph_db, settings.neo4j_database, phone_salt=settings.phone_hash_salt.get_secret_value(),
+           show_progress=False).load([path])
+    linker = EntityLinker(GraphKnowledge(graph_db, settings.neo4j_database).catalog_lexicon(),
+                          dict_root=tmp_path / "lexicon")
+    linker.warm_up()
+    return linker
+
+
+@pytest.mark.parametrize(("text", "product", "value"), [
+    ("核桃半斤装有货吗", "NT-01", "250g"), ("核桃一斤的多少钱", "NT-01", "500g（250g×2袋）"),
+    ("核桃六两装的还有吗", "NT-02", "礼盒装300g"),
+])
+def test_a_quantity_in_chinese_units_names_the_value_and_the_product(family_linker, text, product, value):
+    links = family_linker.link(text)
+    assert [x.value for x in links if x.type == "product"] == [product], links
+    assert value in [x.value for x in links if x.type == "attribute"], links
+
+
+def test_a_quantity_no_value_states_links_nothing(family_linker):
+    links = family_linker.link("核桃三斤的有吗")
+    assert not [x for x in links if x.type == "attribute"]
+    assert not [x for x in links if x.type == "product" and not x.candidates]
+
+
+def test_a_category_and_a_part_of_a_value_name_the_product_that_offers_it(family_linker):
+    links = family_linker.link("君越的方向盘套还有吗")
+    assert [(x.value, x.candidates) for x in links if x.type == "product"] == [("WC-01", ())], links
+
+
+def test_a_part_of_a_value_two_categories_offer_is_not_guessed(family_linker):
+    links = family_linker.link("行者君越的还有吗")  # the brand's cover and mat both fit it
+    assert not [x for x in links if x.type == "product" and not x.candidates], links
