@@ -20,6 +20,7 @@ from dialog.policies.base import Knowledge, PolicyContext, PolicyResult, Searche
 from dialog.policies.knowledge import KnowledgePolicy
 from dialog.policies.orders import OrderPolicy
 from dialog.policies.product import ProductPolicy, wants_cheapest
+from dialog.policies.product_faq import ProductFAQ
 from dialog.policies.size import SizePolicy
 from dialog.router import Policy
 from dialog.routing import Cues, Route
@@ -69,6 +70,9 @@ class Actions:
         self.graph = graph
         self.products = ProductPolicy(knowledge)
         self.kb = KnowledgePolicy(searcher, cache)
+        self.product_faq = ProductFAQ(self.kb)
+        self.products.faq = self.product_faq
+        self.cache = cache
         self.order_policy = orders if isinstance(orders, OrderPolicy) else OrderPolicy(orders)
         self.sizes = SizePolicy(knowledge, searcher, cache)
         self.searcher = searcher
@@ -179,6 +183,10 @@ class Actions:
                                 [Source("product", pid) for pid in options], suggestions=names)
         product_id = u.product_id or ctx.last_product_id
         if product_id is None:
+            own = self.product_faq.about(u, pc, self._scope_products(u))
+            if own is not None:  # 龙井能用开水冲吗: the FAQ about the category's tea answers it
+                ctx.last_product_id = own[0]
+                return own[1]
             if u.intent in ("price_promotion", "size_advice"):
                 return None  # a general question: the FAQ may answer it
             ctx.pending_intent = u.intent
@@ -189,6 +197,15 @@ class Actions:
         if u.attributes:
             ctx.last_variant_attrs = dict(u.attributes)
         return self.products.answer(u, pc, product_id)
+
+    def _scope_products(self, u: Understanding) -> list[str]:
+        """The products of the brands and categories the message names (all of them together)."""
+        scopes = [e for e in u.entities if e.type in ("brand", "category")]
+        if not scopes:
+            return []
+        return [pid for pid, p in self.cache.products.items()
+                if all((p.brand == e.value) if e.type == "brand" else (p.category or "").startswith(e.value)
+                       for e in scopes)]
 
     def choice(self, u: Understanding, pc: PolicyContext, route: Route) -> PolicyResult | None:
         ctx = pc.context
@@ -222,6 +239,12 @@ class Actions:
             except GRAPH_DOWN as e:
                 self.graph.failed(e)
                 knowledge, product_id = None, None
+        last = pc.context.last_product_id
+        if (product_id is None and last and knowledge is not None
+                and not any(e.type in ("product", "brand", "category") for e in u.entities)):
+            own = self.product_faq.about(u, pc, [last], implied=True)  # 好装吗, of the product discussed
+            if own is not None:
+                return own[1]
         if u.follows:  # a follow-up is looked up with the question it follows
             u = replace(u, text=f"{u.follows} {u.text}")
         try:

@@ -20,6 +20,9 @@ _ASKED_ATTR = (
     (re.compile(r"车型|哪些车|什么车"), "fit"),
 )
 _CHEAPEST = re.compile(r"最便宜|最实惠|价格最低|最低价")
+# 带卡吗 / 含杯套吗 / 送琴包吗: does a variant (a bundle) include a thing. General language only.
+_INCLUDES = re.compile(r"(?:带|含|包含|配|附带|附|送|赠)(?:不(?:带|含|送|配))?(?P<word>[^\s，,。？?！!吗么嘛呢的了]{1,4}?)(?:吗|么|嘛|不|没|没有|呢|的吗|\?|？|$)")
+_WITHOUT = re.compile(r"(?:不含|不带|无|没有|不送|不配)$")
 _LOW_STOCK = 5
 
 
@@ -99,6 +102,8 @@ class ProductPolicy:
 
     def __init__(self, knowledge: Knowledge) -> None:
         self.knowledge = knowledge
+        # The product's own FAQ entries (``dialog.policies.product_faq.ProductFAQ``), set by the actions.
+        self.faq = None
 
     def answer(self, u: Understanding, pc: PolicyContext, product_id: str) -> PolicyResult:
         product = self.knowledge.product(product_id)
@@ -108,6 +113,10 @@ class ProductPolicy:
         sources = [Source("product", product.product_id)]
         if u.intent == "price_promotion":
             return self._price(u, pc, product, variants, sources)
+        # 带卡吗: does a (bundle) variant include a thing, whatever the classifier calls the question.
+        included = None if u.attributes else self._includes(u, pc, product, variants, sources)
+        if included is not None:
+            return included
         # "有荧光绿的吗" names a variant: whatever the intent, the answer is its availability.
         if u.intent in ("stock_check", "size_advice") or u.attributes:
             return self._stock(u, pc, product, variants, sources)
@@ -229,10 +238,46 @@ class ProductPolicy:
                 product.options.get(attr, ()))
             return PolicyResult(pc.say("attribute", product=name, attr=display(attr),
                                        value="、".join(values)), "answer", sources, resolved=True)
+        own = self.faq.about(u, pc, [product.product_id]) if self.faq is not None else None
+        if own is not None:  # 熟茶能泡几泡: the FAQ about this product, not its card
+            return own[1]
         price = f"{product.price:g}" if product.price is not None else "见商品页"
         return PolicyResult(pc.say("product_info", product=name, brand=product.brand or "本店",
                                    category=(product.category or "").replace("/", " > "), price=price,
                                    description=product.description or ""), "answer", sources, resolved=True)
+
+    def _includes(self, u, pc, product: ProductInfo, variants, sources) -> PolicyResult | None:
+        """带卡吗: the variants whose value names the thing (not after 不含/无), each with its price."""
+        m = _INCLUDES.search(u.text)
+        if m is None or not variants:
+            return None
+        word, name = norm(m.group("word")), product.display_name
+        for attr in _keys(product, variants):
+            prices: dict[str, float | None] = {}
+            for v in variants:
+                value = v.attributes.get(attr)
+                if value is not None and (value not in prices or (v.price or 0) < (prices[value] or 0)):
+                    prices[value] = v.price if v.price is not None else product.price
+            named = {value for value in prices if word in norm(value)}
+            if not named:
+                continue
+            with_it = [value for value in prices if value in named
+                       and not _WITHOUT.search(norm(value)[:norm(value).index(word)])]
+
+            def priced(values: list[str]) -> str:
+                return "、".join(f"{value} ¥{prices[value]:g}" if prices[value] is not None else value
+                                 for value in values)
+            others = [value for value in prices if value not in with_it]
+            sources += [Source("variant", v.sku) for v in variants if v.attributes.get(attr) in with_it]
+            if not with_it:
+                return PolicyResult(pc.say("attribute_without", product=name, attr=display(attr),
+                                           word=m.group("word"), values=priced(others)),
+                                    "answer", sources, resolved=True)
+            rest = pc.say("attribute_others", values=priced(others)) if others else ""
+            return PolicyResult(pc.say("attribute_includes", product=name, attr=display(attr),
+                                       word=m.group("word"), values=priced(with_it), others=rest),
+                                "answer", sources, resolved=True)
+        return None
 
     def cheapest(self, pc: PolicyContext, knowledge, category: str | None,
                  product_ids: list[str] | None) -> PolicyResult | None:

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from dialog.understand import Understanding
+from schema.attribute_names import family
 
 _NUM = r"(\d+(?:\.\d+)?)"
 _CURRENCY = r"(?:元|块钱|块|rmb|RMB)?"
@@ -132,11 +133,20 @@ def looks_like_search(u: Understanding, discussing: str | None = None) -> bool:
     has_constraint = any(e.type in ("category", "color", "size", "attribute") for e in u.entities)
     single_product = u.product_link is not None and not u.product_link.candidates
     strong = bool(_STRONG_CUES.search(text))
-    if single_product and not strong:
+    if single_product and (not strong or _asks_own_options(text)):
         return False
     if discussing and not strong and not category:
         return False
     return has_constraint or strong or priced or u.product_link is not None
+
+
+_WHICH = re.compile(r"(?:有哪些|有哪几|有什么|有啥|哪几)(?:个|种|款)?(\S{1,4}?)(?:可选|可以选|呢|吗|啊|\?|？|$)")
+
+
+def _asks_own_options(text: str) -> bool:
+    """云岭保温杯有哪些颜色: with one product named, 有哪些 + an option name asks about its options."""
+    m = _WHICH.search(text)
+    return m is not None and family(m.group(1)) is not None
 
 
 def parse_request(u: Understanding) -> SearchRequest:

@@ -1,0 +1,138 @@
+"""Product facts from the store's own data, on a store generated here: a quantity in
+Chinese units names the variant that states it, a category and a part of a variant
+value name the product, a sold-out variant offers the others by name (no counts),
+有哪些 + an option name asks about the product named (no search), 带…吗 is answered
+from the bundle variants, and a usage question is answered from the product's own FAQ.
+Real Neo4j, real e5 models, real Redis, assembled by ``dialog.runtime.build_runtime``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import redis
+
+from dialog.handoff_queue import RedisHandoffQueue
+from dialog.runtime import Runtime, build_runtime
+from dialog.session_store import RedisSessionStore
+from graph.testing import reset_database
+
+pytestmark = pytest.mark.slow
+SH = ZoneInfo("Asia/Shanghai")
+
+
+def _v(sku: str, stock: int, price: float, **attrs: str) -> dict:
+    return {"sku": sku, "attributes": attrs, "stock": stock, "price": price}
+
+
+PRODUCTS = [
+    {"product_id": "HN-01", "name": "山禾 纸皮核桃", "brand": "山禾", "category": "食品/坚果/核桃", "price": 39.0,
+     "description": "新疆纸皮核桃，手捏即开。", "aliases": ["核桃"],
+     "variants": [_v("HN-01-S", 12, 39.0, 规格="250g"), _v("HN-01-L", 0, 69.0, 规格="500g（250g×2袋）")]},
+    {"product_id": "HN-02", "name": "山禾 核桃仁礼盒", "brand": "山禾", "category": "食品/坚果/核桃", "price": 88.0,
+     "description": "去壳核桃仁，礼盒装。", "variants": [_v("HN-02-1", 5, 88.0, 规格="礼盒装300g")]},
+    {"product_id": "HN-10", "name": "行者 真皮方向盘套", "brand": "行者", "category": "汽车用品/内饰/方向盘套",
+     "price": 99.0, "description": "头层牛皮，手缝。",
+     "variants": [_v("HN-10-A", 4, 99.0, 适用车型="大众帕萨特B8"), _v("HN-10-B", 6, 99.0, 适用车型="别克君越 2019款"),
+                  _v("HN-10-C", 0, 99.0, 适用车型="日产天籁")]},
+    {"product_id": "HN-20", "name": "望远 户外望远镜 10倍", "brand": "望远", "category": "户外/观景/望远镜",
+     "price": 199.0, "description": "10倍放大，防水。",
+     "variants": [_v("HN-20-A", 0, 199.0, 套餐="标准版（不含三脚架）"), _v("HN-20-B", 7, 259.0, 套餐="标准版+三脚架")]},
+    {"product_id": "HN-30", "name": "溪谷 陶瓷手冲咖啡壶", "brand": "溪谷", "category": "家居/咖啡器具/手冲壶",
+     "price": 129.0, "description": "细长壶嘴，出水稳定。",
+     "variants": [_v("HN-30-W", 9, 129.0, 颜色="月白"), _v("HN-30-G", 3, 129.0, 颜色="青灰"),
+                  _v("HN-30-B", 0, 129.0, 颜色="墨黑")]},
+]
+FAQ = [
+    {"faq_id": "HF-1", "question": "手冲咖啡壶第一次使用前要怎么处理？",
+     "answer": "第一次使用前用温水加少量小苏打浸泡20分钟，再用清水冲洗三遍就可以了。",
+     "paraphrases": ["新壶怎么清洗", "第一次用要煮一下吗"], "about": {"product_id": "HN-30"}},
+    {"faq_id": "HF-2", "question": "核桃怎么保存？", "answer": "开袋后请密封冷藏，建议一个月内吃完。",
+     "paraphrases": ["核桃放久了会不会坏"], "about": {"product_id": "HN-01"}},
+    {"faq_id": "HF-3", "question": "默认发什么快递？", "answer": "默认发韵达快递，偏远地区发邮政。",
+     "paraphrases": ["用哪家快递"]},
+]
+
+
+class Clock:
+    def __call__(self) -> datetime:
+        return datetime(2026, 12, 1, 14, 0, tzinfo=SH)
+
+
+def _write_store(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, rows in (("products", PRODUCTS), ("faq", FAQ)):
+        (folder / f"{name}.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
+                                               encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def runtime(driver, settings, encoder, intent_classifier, emotion_scorer, redis_server,
+            tmp_path_factory) -> Iterator[Runtime]:
+    from ingest.pipeline import load_and_index
+
+    reset_database(driver, settings.neo4j_database)
+    store = _write_store(tmp_path_factory.mktemp("facts-store"))
+    load_and_index(settings, driver, encoder, [store], author="tests", show_progress=False)
+    client = redis.Redis.from_url(redis_server.url)
+    client.flushdb()
+    rt = build_runtime(settings, driver=driver, sessions=RedisSessionStore(client, prefix="pf:s:"),
+                       handoffs=RedisHandoffQueue(client, prefix="pf:h:"), encoder=encoder,
+                       classifier=intent_classifier, emotion=emotion_scorer, clock=Clock())
+    yield rt
+    rt.close()
+    client.close()
+    reset_database(driver, settings.neo4j_database)
+
+
+def _chat(rt: Runtime, sid: str):
+    return lambda message: rt.engine.chat(sid, message)
+
+
+def _products(reply) -> set[str]:
+    return {s["id"] for s in reply.sources if s["kind"] == "product"}
+
+
+def test_a_quantity_in_chinese_units_names_the_variant(runtime):
+    r = _chat(runtime, "qty-1")("核桃半斤装有货吗")
+    assert _products(r) == {"HN-01"} and "12" in r.reply, r.reply
+    r = _chat(runtime, "qty-2")("核桃六两的还有吗")  # 300g: the gift box
+    assert _products(r) == {"HN-02"} and "5" in r.reply, r.reply
+
+
+def test_a_category_and_a_part_of_a_value_name_the_product(runtime):
+    r = _chat(runtime, "fit-1")("君越的方向盘套还有吗")
+    assert _products(r) == {"HN-10"} and "6" in r.reply, r.reply
+
+
+def test_a_sold_out_variant_offers_the_others_by_name_without_counts(runtime):
+    r = _chat(runtime, "sold-1")("行者真皮方向盘套天籁的还有吗")
+    assert "天籁" in r.reply and ("售罄" in r.reply or "没货" in r.reply), r.reply
+    assert "帕萨特" in r.reply and "君越" in r.reply, r.reply
+    assert "4件" not in r.reply and "6件" not in r.reply, r.reply
+
+
+def test_which_options_of_a_named_product_is_no_search(runtime):
+    r = _chat(runtime, "opts-1")("溪谷陶瓷手冲咖啡壶有哪些颜色")
+    assert _products(r) == {"HN-30"}, r.reply
+    assert all(c in r.reply for c in ("月白", "青灰", "墨黑")), r.reply
+
+
+def test_does_a_bundle_include_a_thing_is_answered_from_the_variants(runtime):
+    chat = _chat(runtime, "bundle-1")
+    chat("望远户外望远镜多少钱")
+    r = chat("带三脚架吗")
+    assert "标准版+三脚架" in r.reply and "259" in r.reply, r.reply
+
+
+def test_a_usage_question_is_answered_from_the_products_own_faq(runtime):
+    r = _chat(runtime, "faq-1")("溪谷手冲咖啡壶第一次用要怎么处理")
+    assert "小苏打" in r.reply, r.reply
+    r = _chat(runtime, "faq-2")("溪谷陶瓷手冲咖啡壶是什么材质的")  # its one FAQ is on another topic
+    assert "小苏打" not in r.reply, r.reply
