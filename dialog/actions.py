@@ -19,13 +19,14 @@ from dialog.handoff import HandoffNotes
 from dialog.policies.base import Knowledge, PolicyContext, PolicyResult, Searcher, TextCache
 from dialog.policies.knowledge import KnowledgePolicy
 from dialog.policies.orders import OrderPolicy
-from dialog.policies.product import ProductPolicy, wants_cheapest
+from dialog.policies.product import ProductPolicy, resolve_attributes, wants_cheapest
 from dialog.policies.product_faq import ProductFAQ
 from dialog.policies.size import SizePolicy
 from dialog.router import Policy
 from dialog.routing import Cues, Route
 from dialog.understand import PRODUCT_INTENTS, Understanding
 from graph.errors import GraphError
+from schema.attribute_names import family
 from schema.services import OrderService
 from schema.types import Source
 
@@ -72,6 +73,7 @@ class Actions:
         self.kb = KnowledgePolicy(searcher, cache)
         self.product_faq = ProductFAQ(self.kb)
         self.products.faq = self.product_faq
+        self.products.catalog = cache
         self.cache = cache
         self.order_policy = orders if isinstance(orders, OrderPolicy) else OrderPolicy(orders)
         self.sizes = SizePolicy(knowledge, searcher, cache)
@@ -150,6 +152,8 @@ class Actions:
         if link is not None and link.candidates:
             return None  # which product first (the product route asks)
         product_id = u.product_id or pc.context.last_product_id
+        if product_id and self.graph.up() and self._names_a_fit(u, product_id):
+            return None  # 卡罗拉有合适的座套吗: the product route answers for that model
         result = self.graph.run(pc, lambda: self.sizes.answer(u, pc, product_id))
         if result is not None and product_id:
             pc.context.last_product_id = product_id
@@ -197,6 +201,22 @@ class Actions:
         if u.attributes:
             ctx.last_variant_attrs = dict(u.attributes)
         return self.products.answer(u, pc, product_id)
+
+    def _names_a_fit(self, u: Understanding, product_id: str) -> bool:
+        """The message names one of the product's own option values, and the product has no size."""
+        try:
+            product = self.knowledge.product(product_id)
+            variants = self.knowledge.variants(product_id)
+        except GRAPH_DOWN as e:
+            self.graph.failed(e)
+            return False
+        if product is None or not variants:
+            return False
+        keys = {k for v in variants for k in v.attributes} | set(product.options)
+        if any(family(k) == "size" for k in keys):
+            return False
+        matched, _ = resolve_attributes(u, product, variants)
+        return bool(matched)
 
     def _scope_products(self, u: Understanding) -> list[str]:
         """The products of the brands and categories the message names (all of them together)."""

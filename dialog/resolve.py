@@ -4,8 +4,8 @@
 - 那…的呢 / 原味的那款呢: a move to a sibling product of the same family (same
   brand or category as the product last discussed, its name differing in the
   word the shopper named), when that word is not a variant of the current product;
-- a product named by its brand or category and a variant value that only one
-  product of them has (听松23寸 when only one 听松 product comes in 23寸);
+- (a product named by its brand or category and a variant value that only one
+  product of them has is the entity linker's: ``EntityLinker._narrow_scope``);
 - a bare number naming one of the product's own variant values (34的 -> 34cm,
   256的 -> 8+256G) when the linker found no attribute;
 - the variant of the turn before, kept for a stock or price follow-up that names
@@ -33,8 +33,6 @@ _FILLER = re.compile(r"^(?:那|那个|那款|换成|换|要是|如果是|改成|
                      r"有吗|有没有|怎么样|多少钱|咋样|如何|还有吗)+$")
 _MAX_WORD = 8
 _NUMBER = re.compile(r"(?<![\d.])\d{1,5}(?:\.\d+)?(?![\d.])")
-# Products of one brand/category searched for the one that has the variant named.
-MAX_FAMILY = 30
 # Questions whose variant a bare number names or the turn before carries.
 CARRY_INTENTS = frozenset({"stock_check", "price_promotion"})
 
@@ -55,8 +53,6 @@ class ContextResolver:
             if index is not None:
                 u.choice = index + 1
                 return
-        if u.product_link is None and u.attributes:
-            self._by_family_and_variant(u)
         if u.product_link is None and ctx.last_product_id and self.cues.has("continuation", u.text):
             sibling = self._sibling(u.text, ctx.last_product_id)
             if sibling is not None:
@@ -68,29 +64,6 @@ class ContextResolver:
                 u.coreference = True
         if u.intent in CARRY_INTENTS and u.choice is None:
             self._variant_words(u, ctx)
-
-    # --- a product named by brand/category and a variant value --------------------------------
-    def _by_family_and_variant(self, u: Understanding) -> None:
-        brands = {_norm(e.value) for e in u.entities if e.type == "brand"}
-        categories = [e.value for e in u.entities if e.type == "category"]
-        if not brands and not categories:
-            return
-        wanted = [(v, *u.attribute_alternatives.get(k, ())) for k, v in u.attributes.items()]
-        family = [pid for pid, p in self.cache.products.items()
-                  if (not brands or _norm(p.brand) in brands)
-                  and (not categories or any((p.category or "").startswith(c) for c in categories))]
-        if len(family) > MAX_FAMILY:
-            return  # a broad category: the search route narrows it down
-        found = []
-        for pid in family:
-            p = self.cache.products[pid]
-            values = {_norm(v) for vals in p.options.values() for v in vals}
-            values |= {_norm(val) for v in self.knowledge.variants(pid) for val in v.attributes.values()}
-            if all(any(_norm(c) in values for c in choices) for choices in wanted):
-                found.append(pid)
-        if len(found) == 1:
-            word = next(e.text for e in u.entities if e.type in ("brand", "category"))
-            u.product_link = EntityLink(word, 0, len(word), "product", found[0], 1.0)
 
     # --- variants of the product being discussed -------------------------------------------
     def _variant_words(self, u: Understanding, ctx: SessionContext) -> None:

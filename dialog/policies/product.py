@@ -24,6 +24,8 @@ _CHEAPEST = re.compile(r"最便宜|最实惠|价格最低|最低价")
 _INCLUDES = re.compile(r"(?:带|含|包含|配|附带|附|送|赠)(?:不(?:带|含|送|配))?(?P<word>[^\s，,。？?！!吗么嘛呢的了]{1,4}?)(?:吗|么|嘛|不|没|没有|呢|的吗|\?|？|$)")
 _WITHOUT = re.compile(r"(?:不含|不带|无|没有|不送|不配)$")
 _LOW_STOCK = 5
+# Products of the same category looked at for one that fits a model this product does not.
+MAX_SIBLINGS = 12
 
 
 def asked_attribute(text: str, product: ProductInfo, variants: list[VariantInfo]) -> str | None:
@@ -104,6 +106,8 @@ class ProductPolicy:
         self.knowledge = knowledge
         # The product's own FAQ entries (``dialog.policies.product_faq.ProductFAQ``), set by the actions.
         self.faq = None
+        # The cached catalogue (``TextCache``): products of the same category, set by the actions.
+        self.catalog = None
 
     def answer(self, u: Understanding, pc: PolicyContext, product_id: str) -> PolicyResult:
         product = self.knowledge.product(product_id)
@@ -144,10 +148,11 @@ class ProductPolicy:
                     or asked_attribute(u.text, product, variants) or next(iter(other_kind), None)
                     or (keys[0] if keys else key))
             values = _values_with_stock(variants, attr)
-            return PolicyResult(pc.say("variant_not_offered", product=name, variant=value,
-                                       attr=display(attr) if attr in keys else "规格",
-                                       values="、".join(values) or "暂无"),
-                                "answer", sources, resolved=True)
+            reply = pc.say("variant_not_offered", product=name, variant=value,
+                           attr=display(attr) if attr in keys else "规格", values="、".join(values) or "暂无")
+            if other_kind and attr in other_kind:
+                reply += self._fits_instead(pc, product, attr, value, sources)
+            return PolicyResult(reply, "answer", sources, resolved=True)
         if wanted:
             matching = [v for v in variants if all(v.attributes.get(k) == val for k, val in wanted.items())]
             label = _variant_label(wanted)
@@ -192,6 +197,34 @@ class ProductPolicy:
             else "、".join(values)
         return PolicyResult(pc.say("stock_values", product=name, attr=display(attr), values=detail),
                             "answer", sources, resolved=True)
+
+    def _fits_instead(self, pc, product: ProductInfo, attr: str, value: str, sources) -> str:
+        """A fit (车型) this product lacks: the in-stock product of the same category that offers
+        it, or one with no such option at all (a universal fit), as a sentence; "" when none."""
+        if self.catalog is None or not product.category:
+            return ""
+        siblings = [p for pid, p in sorted(self.catalog.products.items())
+                    if pid != product.product_id and p.category == product.category][:MAX_SIBLINGS]
+        universal = None
+        for p in siblings:
+            variants = [v for v in self.knowledge.variants(p.product_id) if v.stock > 0]
+            keys = [k for v in variants for k in v.attributes] + list(p.options)
+            same = list(dict.fromkeys(k for k in keys if same_attribute(k, attr)))
+            if not variants and not p.total_stock:
+                continue  # nothing of it in stock
+            if not same:
+                if family(attr) == "fit":  # no fit option: made to fit any model
+                    universal = universal or p
+                continue
+            offered = {k: sorted({v.attributes[k] for v in variants if k in v.attributes}) for k in same}
+            if any(norm(value) in norm(x) or norm(x) in norm(value) for xs in offered.values() for x in xs) \
+                    or mentioned_values(value, offered):
+                sources.append(Source("product", p.product_id))
+                return pc.say("fit_other_product", product=p.display_name, variant=value)
+        if universal is None:
+            return ""
+        sources.append(Source("product", universal.product_id))
+        return pc.say("fit_universal_product", product=universal.display_name, attr=display(attr))
 
     def _sold_out(self, pc, name, label, wanted, variants) -> str:
         """Offer in-stock alternatives by name: same colour in other sizes first, then anything."""
@@ -264,18 +297,15 @@ class ProductPolicy:
             with_it = [value for value in prices if value in named
                        and not _WITHOUT.search(norm(value)[:norm(value).index(word)])]
 
-            def priced(values: list[str]) -> str:
-                return "、".join(f"{value} ¥{prices[value]:g}" if prices[value] is not None else value
-                                 for value in values)
             others = [value for value in prices if value not in with_it]
             sources += [Source("variant", v.sku) for v in variants if v.attributes.get(attr) in with_it]
             if not with_it:
                 return PolicyResult(pc.say("attribute_without", product=name, attr=display(attr),
-                                           word=m.group("word"), values=priced(others)),
+                                           word=m.group("word"), values=_priced(others, prices)),
                                     "answer", sources, resolved=True)
-            rest = pc.say("attribute_others", values=priced(others)) if others else ""
+            rest = pc.say("attribute_others", values=_priced(others, prices)) if others else ""
             return PolicyResult(pc.say("attribute_includes", product=name, attr=display(attr),
-                                       word=m.group("word"), values=priced(with_it), others=rest),
+                                       word=m.group("word"), values=_priced(with_it, prices), others=rest),
                                 "answer", sources, resolved=True)
         return None
 
@@ -289,6 +319,10 @@ class ProductPolicy:
         return PolicyResult(pc.say("cheapest", scope=scope, product=found.display_name,
                                    price=f"{found.price:g}"), "answer",
                             [Source("product", found.product_id)], resolved=True)
+
+
+def _priced(values: list[str], prices: dict[str, float | None]) -> str:
+    return "、".join(f"{value} ¥{prices[value]:g}" if prices[value] is not None else value for value in values)
 
 
 def wants_cheapest(text: str) -> bool:

@@ -21,7 +21,6 @@ from dialog.understand import Understanding
 from retrieval.ranker import settle
 from schema.types import RetrievalHit, Source
 
-
 # The entry must be among this many best for the question with the product's name taken out.
 RELEVANT_WITHOUT_NAME = 2
 _FILLER = re.compile(r"[\s\W那这个款的呢吗嘛么啊呀吧]+")

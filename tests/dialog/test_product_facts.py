@@ -2,7 +2,8 @@
 Chinese units names the variant that states it, a category and a part of a variant
 value name the product, a sold-out variant offers the others by name (no counts),
 有哪些 + an option name asks about the product named (no search), 带…吗 is answered
-from the bundle variants, and a usage question is answered from the product's own FAQ.
+from the bundle variants, a model the product does not fit offers the universal
+product of its category, and a usage question is answered from the product's own FAQ.
 Real Neo4j, real e5 models, real Redis, assembled by ``dialog.runtime.build_runtime``.
 """
 
@@ -40,6 +41,11 @@ PRODUCTS = [
      "price": 99.0, "description": "头层牛皮，手缝。",
      "variants": [_v("HN-10-A", 4, 99.0, 适用车型="大众帕萨特B8"), _v("HN-10-B", 6, 99.0, 适用车型="别克君越 2019款"),
                   _v("HN-10-C", 0, 99.0, 适用车型="日产天籁")]},
+    {"product_id": "HN-11", "name": "行者 麂皮绒通用方向盘套", "brand": "行者", "category": "汽车用品/内饰/方向盘套",
+     "price": 59.0, "description": "弹力内圈，适合直径36-38cm的方向盘。",
+     "variants": [_v("HN-11-K", 8, 59.0, 颜色="黑色"), _v("HN-11-R", 2, 59.0, 颜色="酒红")]},
+    {"product_id": "HN-12", "name": "行者 防滑汽车脚垫", "brand": "行者", "category": "汽车用品/内饰/脚垫",
+     "price": 199.0, "variants": [_v("HN-12-A", 3, 199.0, 适用车型="比亚迪汉")]},
     {"product_id": "HN-20", "name": "望远 户外望远镜 10倍", "brand": "望远", "category": "户外/观景/望远镜",
      "price": 199.0, "description": "10倍放大，防水。",
      "variants": [_v("HN-20-A", 0, 199.0, 套餐="标准版（不含三脚架）"), _v("HN-20-B", 7, 259.0, 套餐="标准版+三脚架")]},
@@ -111,11 +117,23 @@ def test_a_category_and_a_part_of_a_value_name_the_product(runtime):
     assert _products(r) == {"HN-10"} and "6" in r.reply, r.reply
 
 
+def test_does_a_product_fit_a_model_is_answered_for_that_model_not_from_a_size_table(runtime):
+    r = _chat(runtime, "fit-3")("君越有合适的方向盘套吗")
+    assert _products(r) == {"HN-10"} and "6" in r.reply and "尺码表" not in r.reply, r.reply
+
+
 def test_a_sold_out_variant_offers_the_others_by_name_without_counts(runtime):
     r = _chat(runtime, "sold-1")("行者真皮方向盘套天籁的还有吗")
     assert "天籁" in r.reply and ("售罄" in r.reply or "没货" in r.reply), r.reply
     assert "帕萨特" in r.reply and "君越" in r.reply, r.reply
     assert "4件" not in r.reply and "6件" not in r.reply, r.reply
+
+
+def test_a_model_the_product_does_not_fit_offers_a_universal_one_of_its_category(runtime):
+    r = _chat(runtime, "fit-2")("行者真皮方向盘套能配比亚迪汉吗")
+    assert "比亚迪汉" in r.reply and "没有" in r.reply, r.reply
+    assert "通用方向盘套" in r.reply and "HN-11" in _products(r), r.reply
+    assert "脚垫" not in r.reply, r.reply  # another category is no alternative
 
 
 def test_which_options_of_a_named_product_is_no_search(runtime):
