@@ -124,6 +124,10 @@ class ProductPolicy:
         # "有荧光绿的吗" names a variant: whatever the intent, the answer is its availability.
         if u.intent in ("stock_check", "size_advice") or u.attributes:
             return self._stock(u, pc, product, variants, sources)
+        if (variants and asked_attribute(u.text, product, variants) is None
+                and resolve_attributes(u, product, variants)[0]):
+            # 卡罗拉的用着合适吗: a value of its own named by a part of it, and no other fact asked.
+            return self._stock(u, pc, product, variants, sources)
         return self._attribute(u, pc, product, variants, sources)
 
     # --- stock ------------------------------------------------------------------

@@ -118,7 +118,7 @@ def test_a_category_and_a_part_of_a_value_name_the_product(runtime):
 
 
 def test_does_a_product_fit_a_model_is_answered_for_that_model_not_from_a_size_table(runtime):
-    r = _chat(runtime, "fit-3")("君越有合适的方向盘套吗")
+    r = _chat(runtime, "fit-3")("行者真皮方向盘套君越用着合适吗")
     assert _products(r) == {"HN-10"} and "6" in r.reply and "尺码表" not in r.reply, r.reply
 
 
