@@ -59,7 +59,11 @@ class ProductFAQ:
         if about not in product_ids:
             return None
         hits = [RetrievalHit("faq", r.id, r.score, r.candidate.heading) for r in faqs]
-        if settle(self.kb.searcher.decide(hits)).kind != "answer":
+        confident = settle(self.kb.searcher.decide(hits)).kind == "answer"
+        # A bare follow-up (好装吗) scores low on its few words: the product's entry on the topic the
+        # question's intent names (安装 for installation) answers it.
+        on_topic = implied and self.kb.ranker.names_topic(u.intent, faqs[0].candidate.heading)
+        if not (confident or on_topic):
             return None
         # The entry must also answer the question without the product's name: 是什么材质 is not
         # answered by the product's entry on another topic just because both name the product.

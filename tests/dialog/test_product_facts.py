@@ -60,6 +60,9 @@ FAQ = [
      "paraphrases": ["新壶怎么清洗", "第一次用要煮一下吗"], "about": {"product_id": "HN-30"}},
     {"faq_id": "HF-2", "question": "核桃怎么保存？", "answer": "开袋后请密封冷藏，建议一个月内吃完。",
      "paraphrases": ["核桃放久了会不会坏"], "about": {"product_id": "HN-01"}},
+    {"faq_id": "HF-4", "question": "真皮方向盘套好安装吗？",
+     "answer": "不用工具，套上后沿缝线穿针手缝，新手大约30分钟能装好。",
+     "paraphrases": ["方向盘套怎么装"], "about": {"product_id": "HN-10"}},
     {"faq_id": "HF-3", "question": "默认发什么快递？", "answer": "默认发韵达快递，偏远地区发邮政。",
      "paraphrases": ["用哪家快递"]},
 ]
@@ -154,3 +157,10 @@ def test_a_usage_question_is_answered_from_the_products_own_faq(runtime):
     assert "小苏打" in r.reply, r.reply
     r = _chat(runtime, "faq-2")("溪谷陶瓷手冲咖啡壶是什么材质的")  # its one FAQ is on another topic
     assert "小苏打" not in r.reply, r.reply
+
+
+def test_a_short_follow_up_is_answered_from_the_faq_of_the_product_discussed(runtime):
+    chat = _chat(runtime, "faq-3")
+    chat("行者真皮方向盘套多少钱")
+    r = chat("好装吗")
+    assert "30分钟" in r.reply, r.reply
