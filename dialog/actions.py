@@ -141,6 +141,7 @@ class Actions:
 
     def order(self, u: Understanding, pc: PolicyContext, route: Route) -> PolicyResult | None:
         intent = route.params.get("intent", u.intent)
+        u.intent = intent  # 我的快递到哪了 is a question about the shopper's own order
         return self.graph.run(pc, lambda: self.order_policy.answer(u, pc, intent))
 
     # --- products ---------------------------------------------------------------------

@@ -10,7 +10,10 @@
   256的 -> 8+256G) when the linker found no attribute;
 - the variant of the turn before, kept for a stock or price follow-up that names
   none (34的多少钱 -> 还有几个 asks about the 34 again), unless it asks about the
-  other options (别的 / 哪些: cue list ``other_options``).
+  other options (别的 / 哪些: cue list ``other_options``);
+- the remembered variant of another option (the car model of a search) kept
+  when the message names a value of a different option (黑色还有几套), so the
+  stock answer narrows on both; a value of the same option replaces it.
 
 Product facts come from the cached catalogue (``TextCache.products``), which the
 knowledge watcher refreshes with every change of the graph.
@@ -24,10 +27,11 @@ import unicodedata
 from dialog.actions import GRAPH_DOWN
 from dialog.clarify import OptionText, resolve_fragment
 from dialog.policies.base import Knowledge, TextCache
+from dialog.policies.product import resolve_attributes
 from dialog.routing import Cues
 from dialog.understand import Understanding
 from schema.conversation import DialogState, SessionContext
-from schema.types import EntityLink, ProductInfo
+from schema.types import EntityLink, ProductInfo, VariantInfo
 
 _FILLER = re.compile(r"^(?:那|那个|那款|换成|换|要是|如果是|改成|有没有|看看|还有)+|(?:的|那款|那个|那种|款|呢|吗|嘛|"
                      r"有吗|有没有|怎么样|多少钱|咋样|如何|还有吗)+$")
@@ -69,10 +73,14 @@ class ContextResolver:
     def _variant_words(self, u: Understanding, ctx: SessionContext) -> None:
         same = u.product_link is None or u.product_id == ctx.last_product_id
         product_id = u.product_id or ctx.last_product_id
-        if product_id is None or u.attributes or (u.product_link is not None and u.product_link.candidates):
+        if product_id is None or (u.product_link is not None and u.product_link.candidates):
             return
-        values = list(dict.fromkeys(val for v in self.knowledge.variants(product_id)
-                                    for val in v.attributes.values()))
+        variants = self.knowledge.variants(product_id)
+        if u.attributes:
+            if same and ctx.last_variant_attrs and not self.cues.has("other_options", u.text):
+                self._carry_other_kinds(u, ctx, product_id, variants)
+            return
+        values = list(dict.fromkeys(val for v in variants for val in v.attributes.values()))
         numbers = set(_NUMBER.findall(_norm(u.text)))
         if numbers:
             named = [v for v in values if numbers & set(_NUMBER.findall(_norm(v)))]
@@ -84,6 +92,22 @@ class ContextResolver:
             for value in ctx.last_variant_attrs.values():
                 if value in values:  # only a value the product has as written (no family words)
                     u.attributes[f"attribute:{value}"] = value
+
+    def _carry_other_kinds(self, u: Understanding, ctx: SessionContext, product_id: str,
+                           variants: list[VariantInfo]) -> None:
+        """黑色还有几套 after a search for one car model: the remembered variant of another
+        option (the model) still holds, so the answer narrows on both. A remembered value of
+        an option the message names again (蓝色 -> 那绿的呢) is replaced, not kept."""
+        product = self.cache.products.get(product_id) or self.knowledge.product(product_id)
+        if product is None:
+            return
+        matched, unknown = resolve_attributes(u, product, variants)
+        if unknown or not matched:
+            return  # a value this product does not have: the reply says so, on its own
+        for value in ctx.last_variant_attrs.values():
+            keys = {k for v in variants for k, val in v.attributes.items() if val == value}
+            if keys and not keys & set(matched) and value not in matched.values():
+                u.attributes[f"attribute:{value}"] = value
 
     # --- fragments ---------------------------------------------------------------------
     def _options(self, ctx: SessionContext) -> list[OptionText]:

@@ -20,8 +20,8 @@ _NUM = r"\d+(?:\.\d+)?"
 _RANGE = re.compile(rf"(?P<kw>身高|体重|脚长|足长|年龄|月龄|胸围|腰围)?\s*[:：]?\s*(?P<lo>{_NUM})\s*"
                     rf"(?:(?P<u1>cm|厘米|kg|公斤|斤|岁|个月|mm|毫米)\s*)?(?:(?:-|~|～|—|至|到)\s*(?P<hi>{_NUM})\s*)?"
                     r"(?P<u2>cm|厘米|kg|公斤|斤|岁|个月|mm|毫米)?", re.I)
-_SIZE_AFTER = re.compile(r"(?:选|穿|拍|建议|推荐|对应|适合|用|为|→|->|=)\s*(?P<s>[0-9]{2,3}(?:\.5)?码?|"
-                         r"[2-5]?X{0,3}[SML]码?|X{1,3}L码?|均码|大码|小码|[0-9]{1,2}寸)", re.I)
+_SIZE_AFTER = re.compile(r"(?:选|穿|拍|建议|推荐|对应|适合|用|为|→|->|=)\s*(?P<s>[0-9]{1,2}寸|[0-9]{2,3}(?:\.5)?码?|"
+                         r"[2-5]?X{0,3}[SML]码?|X{1,3}L码?|均码|大码|小码)", re.I)
 _SIZE_BEFORE = re.compile(r"^\s*(?P<s>[0-9]{2,3}(?:\.5)?码|[2-5]?X{0,3}[SML]码?|X{1,3}L码?|均码)\s*(?:[:：(（]|适合|对应|适用)", re.I)
 _SPLIT = re.compile(r"[；;。\n，,|/]")
 _FIT = re.compile(r"(?P<how>偏大|偏小|正码|标准码)(?:(?P<amt0>半|一|1)码)?(?:[^。；;]{0,10}?(?:建议|可以|请)?(?:拍|选|买)"
@@ -40,6 +40,10 @@ _ASK = {
     "usual": re.compile(r"(?:平时|平常|一般|正常|之前)?(?:穿|买|是)\s*(?P<v>[0-9]{2}(?:\.5)?|[2-5]?X{0,3}[SML])\s*码?", re.I),
 }
 
+
+_BELOW = re.compile(r"\s*(?:及)?(?:以下|以内|之内|之下)")
+_ABOVE = re.compile(r"\s*(?:及)?(?:以上|之上)")
+_OPEN_HIGH = 10_000.0
 
 # The shopper asks which size to take (as opposed to naming a size: 26寸的呢).
 _ASKS_SIZE = re.compile(r"多大|几码|什么码|哪个码|哪一码|尺码表|尺寸表|怎么选|选哪|选多大|穿多大|买多大|合适|偏大|偏小|"
@@ -104,6 +108,13 @@ def parse_table(text: str) -> list[SizeRow]:
             kw = m.group("kw") or (last_kw if not unit else None)
             lo = float(m.group("lo"))
             hi = float(m.group("hi")) if m.group("hi") else lo
+            if not m.group("hi") and unit:
+                # 160cm以下 / 160cm以上: an open range on one side.
+                after = segment[m.end():m.end() + 3]
+                if _BELOW.match(after):
+                    lo = 0.0
+                elif _ABOVE.match(after):
+                    hi = _OPEN_HIGH
             dv = _dim_value(kw, unit, lo)
             if dv is None:
                 continue
@@ -187,6 +198,23 @@ def recommend(rows: list[SizeRow], measures: dict[str, float | str]) -> tuple[st
         return None
     size = max(votes, key=lambda s: (len(votes[s]), order[s]))
     return size, votes[size]
+
+
+def _size_key(label: str) -> str:
+    return re.sub(r"\s|码$", "", _norm(label).upper().replace("码", ""))
+
+
+def offers(sizes: list[str], size: str) -> bool:
+    """Whether a product's size values include the recommended size (23 -> 23寸, M -> M码)."""
+    want = _size_key(size)
+    for s in sizes:
+        have = _size_key(s)
+        if have == want:
+            return True
+        digits = re.match(r"\d+(?:\.\d+)?", have)
+        if digits and digits.group(0) == want or re.fullmatch(r"\d+(?:\.\d+)?", have) and have == re.sub(r"\D+$", "", want):
+            return True
+    return False
 
 
 def shifted_size(usual: str, note: FitNote, available: list[str]) -> str | None:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from dialog.routing import Cues
+from dialog.sizing import asks_for_size, parse_measures
 from schema.conversation import DialogState, SessionContext
 from schema.types import EntityLink, IntentPrediction
 
@@ -43,10 +44,15 @@ ORDER_INTENTS = frozenset({"order_status", "change_address", "cancel_order"})
 NOT_POLICY_TOPICS = PRODUCT_INTENTS | ORDER_INTENTS | {"greeting", "goodbye", "out_of_scope", "human_agent",
                                                        "complaint"}
 PLEASANTRY_INTENTS = frozenset({"greeting", "goodbye"})
+SIZE_INTENT = "size_advice"
+STOCK_INTENT = "stock_check"
+ATTRIBUTE_INTENT = "product_attribute"
 # The fact a message may ask for by a cue list named ``asks_<intent>`` in the routing data.
 FACT_INTENTS = ("stock_check", "price_promotion")
 MAX_FOLLOW_UP = 14
 ATTRIBUTE_TYPES = frozenset({"color", "size", "attribute"})
+# Entities that name what a question is about in place of the product in context.
+SCOPE_TYPES = frozenset({"product", "brand", "category"})
 
 _CHOICE = re.compile(r"^\s*(?:第)?([1-3１-３一二三])(?:个|条|项)?\s*[。.!！]?\s*$")
 _CHOICE_WORDS = {"1": 1, "2": 2, "3": 3, "１": 1, "２": 2, "３": 3, "一": 1, "二": 2, "三": 3}
@@ -78,6 +84,8 @@ class Understanding:
     asked_fact: str | None = None
     # The shopper's question this message follows up (要是拆封了呢 -> the return question before it).
     follows: str | None = None
+    # A short question naming no product (好装吗) that asks about the product being discussed.
+    implicit_product: bool = False
 
     @property
     def product_id(self) -> str | None:
@@ -157,8 +165,15 @@ def understand(
         # "那绿的呢" is no goodbye: a message naming a product or a variant, when the classifier
         # doubts it is chat, is a product question (its best product intent in the ranking).
         u.intent = next((i for i, _ in prediction.ranking if i in PRODUCT_INTENTS), "product_attribute")
+    if (u.intent == SIZE_INTENT and cues.has("other_options", text) and not asks_for_size(text)
+            and not parse_measures(text)):
+        # "有哪几个尺寸" lists the sizes on offer; it does not ask which one fits.
+        u.intent = ATTRIBUTE_INTENT
     u.own_question = cues.has("own_question", text)
     u.asked_fact = asked_fact(text, cues)
+    if u.intent == ATTRIBUTE_INTENT and u.asked_fact == STOCK_INTENT:
+        # "…还有几套": the words ask how many are left, whatever else the message names.
+        u.intent = STOCK_INTENT
     _follow_up(u, context, cues)
     if u.order_id and u.intent not in ORDER_INTENTS and u.intent != "shipping" and len(text) <= 24:
         u.intent, u.unsure = "order_status", False
@@ -188,6 +203,11 @@ def _follow_up(u: Understanding, context: SessionContext, cues: Cues) -> None:
               and (u.unsure or u.intent in PRODUCT_INTENTS)):
             # "那就要大一点的 还有几个": a fact word of its own about the same product.
             u.intent, u.unsure, u.coreference = u.asked_fact, False, True
+        elif (u.product_link is None and not u.unsure and u.intent not in NOT_POLICY_TOPICS
+              and not any(e.type in SCOPE_TYPES for e in u.entities)):
+            # "好装吗" right after a product: a short question that names no product of its own
+            # asks about the one being discussed (its own FAQ and the rules in force for it).
+            u.coreference = u.implicit_product = True
         return
     if last not in NOT_POLICY_TOPICS and cues.has("follow_up", text) and u.asked_fact is None and (
             u.unsure or u.intent in PRODUCT_INTENTS):

@@ -31,6 +31,7 @@ from schema.types import EntityLink
 _CHEAPER_SEARCH = re.compile(r"有没有.{0,6}便宜|便宜(?:一)?点的|更便宜的|再便宜的|便宜些的")
 # The taxonomy has no search intent: a search or recommendation is a product question.
 SEARCH_INTENT = "product_attribute"
+PROMOTION_INTENT = "price_promotion"
 # A question about the shopper's own order or after-sales is not a purchase question.
 _OWN_ORDER = re.compile(r"我的订单|订单|单号|已经(?:付款|下单|买|拍)|已付款|已下单|买了|收到|退款|退货|换货|售后|发票")
 _NOT_PURCHASE_INTENTS = frozenset({"return_refund", "exchange", "order_status", "change_address", "cancel_order",
@@ -46,6 +47,13 @@ def _remember_variant(u: Understanding, ctx, product_id: str) -> None:
         ctx.last_variant_attrs = dict(u.attributes)
     elif product_id == ctx.last_product_id and ctx.last_variant_attrs:
         u.attributes = dict(ctx.last_variant_attrs)
+
+
+def _asks_promotion(u: Understanding) -> None:
+    """A message naming a promotion (满399减50, 双11那个还有吗) is answered with the promotion:
+    it asks about the promotion, whatever product fact the classifier heard in it."""
+    if u.intent in PRODUCT_INTENTS or u.unsure:
+        u.intent, u.unsure = PROMOTION_INTENT, False
 
 
 class ShoppingGuide:
@@ -95,11 +103,14 @@ class ShoppingGuide:
             ctx.last_product_id = product_id
             return self._noted(ctx, product_id, self.purchase.shipping(u, pc, product_id))
         if _STORE_PROMOS.search(text) and not (u.product_link and not u.product_link.candidates):
+            _asks_promotion(u)
             return self.purchase.list_promotions(u, pc)
         if product_id and PROMO.search(text):
+            _asks_promotion(u)
             ctx.last_product_id = product_id
             return self._noted(ctx, product_id, self.purchase.promotion(u, pc, product_id))
         if PROMO.search(text) and not product_id:
+            _asks_promotion(u)
             return self.purchase.list_promotions(u, pc)
         if referenced:
             if u.intent not in PRODUCT_INTENTS:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from dialog.clarify import OptionText, resolve_fragment
-from dialog.sizing import asks_for_size, parse_fit, parse_measures, parse_table, recommend, shifted_size
+from dialog.sizing import asks_for_size, offers, parse_fit, parse_measures, parse_table, recommend, shifted_size
 
 BAGS = [OptionText("甲牌 单人睡袋", ("单人",), 199.0), OptionText("甲牌 双人睡袋", ("双人",), 299.0)]
 CUPS = [OptionText("乙牌 保温杯 500ml", ("500ml",), 89.0), OptionText("乙牌 保温杯 750ml", ("750ml",), 109.0)]
@@ -65,3 +65,14 @@ def test_fit_note_moves_the_usual_size():
 def test_asking_for_a_size_is_told_from_naming_one():
     assert asks_for_size("孩子7岁买多大的") and asks_for_size("尺码表发一下") and asks_for_size("平时39这款拿几码")
     assert not asks_for_size("26寸的呢") and not asks_for_size("XL的还有吗")
+
+
+def test_open_ranges_below_and_above():
+    rows = parse_table("身高120cm以下选14寸；身高120cm以上选18寸")
+    assert recommend(rows, {"height": 110.0})[0] == "14寸"
+    assert recommend(rows, {"height": 131.0})[0] == "18寸"
+
+
+def test_a_recommended_size_is_matched_with_the_products_own_values():
+    assert offers(["36寸", "39寸"], "36寸") and offers(["36寸"], "36") and offers(["L码"], "L")
+    assert not offers(["36寸", "39寸"], "34寸") and not offers(["M"], "XM") and not offers(["38.5"], "38")
