@@ -9,26 +9,16 @@ Real Neo4j, real e5 models, real Redis, assembled by ``dialog.runtime.build_runt
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
-import redis
 
-from dialog.handoff_queue import RedisHandoffQueue
-from dialog.runtime import Runtime, build_runtime
-from dialog.session_store import RedisSessionStore
-from graph.testing import reset_database
+from dialog.runtime import Runtime
+from tests.generated_store import SH, Clock, GeneratedStore, generated_runtime, variant
 
 pytestmark = pytest.mark.slow
-SH = ZoneInfo("Asia/Shanghai")
-
-
-def _variant(sku: str, stock: int, price: float, **attrs: str) -> dict:
-    return {"sku": sku, "attributes": attrs, "stock": stock, "price": price}
+_variant = variant
 
 
 def _seat(colour: str, model: str, stock: int) -> dict:
@@ -88,39 +78,14 @@ POLICIES = [
 ]
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 12, 20, 14, 0, tzinfo=SH)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-def _write_store(folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, rows in (("products", PRODUCTS), ("faq", FAQ), ("policies", POLICIES)):
-        (folder / f"{name}.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
-                                               encoding="utf-8")
-    return folder
-
-
 @pytest.fixture(scope="module")
 def runtime(driver, settings, encoder, intent_classifier, emotion_scorer, redis_server,
             tmp_path_factory) -> Iterator[Runtime]:
-    from ingest.pipeline import load_and_index
-
-    reset_database(driver, settings.neo4j_database)
-    store = _write_store(tmp_path_factory.mktemp("context-store"))
-    load_and_index(settings, driver, encoder, [store], author="tests", show_progress=False)
-    client = redis.Redis.from_url(redis_server.url)
-    client.flushdb()
-    rt = build_runtime(settings, driver=driver, sessions=RedisSessionStore(client, prefix="t:s:"),
-                       handoffs=RedisHandoffQueue(client, prefix="t:h:"), encoder=encoder,
-                       classifier=intent_classifier, emotion=emotion_scorer, clock=Clock())
-    yield rt
-    rt.close()
-    client.close()
-    reset_database(driver, settings.neo4j_database)
+    with generated_runtime(GeneratedStore(PRODUCTS, FAQ, POLICIES), tmp_path_factory.mktemp("context-store"),
+                           driver=driver, settings=settings, encoder=encoder, classifier=intent_classifier,
+                           emotion=emotion_scorer, redis_url=redis_server.url, prefix="t:ctx",
+                           clock=Clock(datetime(2026, 12, 20, 14, 0, tzinfo=SH))) as rt:
+        yield rt
 
 
 class Chat:
