@@ -169,13 +169,19 @@ def understand(
             and not parse_measures(text)):
         # "有哪几个尺寸" lists the sizes on offer; it does not ask which one fits.
         u.intent = ATTRIBUTE_INTENT
+    elif ((u.intent in PRODUCT_INTENTS or u.unsure) and asks_for_size(text)
+          and any(isinstance(v, float) for v in parse_measures(text).values())):
+        # "身高175 选哪个尺寸": a measurement and the question which size is size advice.
+        u.intent, u.unsure = SIZE_INTENT, False
     u.own_question = cues.has("own_question", text)
     u.asked_fact = asked_fact(text, cues)
     if u.intent == ATTRIBUTE_INTENT and u.asked_fact == STOCK_INTENT:
         # "…还有几套": the words ask how many are left, whatever else the message names.
         u.intent = STOCK_INTENT
     _follow_up(u, context, cues)
-    if u.order_id and u.intent not in ORDER_INTENTS and u.intent != "shipping" and len(text) <= 24:
+    if (u.order_id and u.intent not in ORDER_INTENTS and u.intent != "shipping"
+            and (len(text) <= 24 or cues.has("my_parcel", text))):
+        # An order number with a short message, or asking where it is (到哪一步了), asks its status.
         u.intent, u.unsure = "order_status", False
     # The product the bot asked for: the pending question continues with it.
     if (context.state == DialogState.AWAIT_PRODUCT and u.product_link and context.pending_intent

@@ -23,7 +23,7 @@ from dialog.understand import Understanding
 from schema.types import ClauseInfo, ProductInfo, Source, VariantInfo
 
 HOW_TO_BUY = re.compile(r"怎么(?:下单|买|购买|拍|付款)|如何(?:下单|购买)|在哪(?:里)?(?:下单|买|拍)|想(?:下单|买这|要这)|"
-                        r"加(?:入)?购物车|购买链接|链接发我|立即购买|拍下")
+                        r"加(?:入)?购物车|购买链接|链接发我|立即购买|拍下(?!.{0,4}(?:发|到|了))")
 PROMO = re.compile(r"优惠|活动|满减|满\d+减\d+|打折|折扣|能便宜|便宜(?:一)?点(?:吗|吧|呗)|少点|减多少|能减|券|促销|划算|"
                    r"到手价|最低多少|双\d+|618|年货节")
 FREE_SHIPPING = re.compile(r"包邮|运费|邮费|几天(?:能)?到|什么时候发|多久发|今天(?:能)?发|发货")

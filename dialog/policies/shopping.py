@@ -24,6 +24,7 @@ from dialog.policies.search import (
     SearchPolicy,
     resolve_list_reference,
 )
+from dialog.sizing import asks_for_size, parse_measures
 from dialog.templates import Templates
 from dialog.understand import PRODUCT_INTENTS, Understanding
 from schema.types import EntityLink
@@ -32,6 +33,7 @@ _CHEAPER_SEARCH = re.compile(r"有没有.{0,6}便宜|便宜(?:一)?点的|更便
 # The taxonomy has no search intent: a search or recommendation is a product question.
 SEARCH_INTENT = "product_attribute"
 PROMOTION_INTENT = "price_promotion"
+SIZE_INTENT = "size_advice"
 # A question about the shopper's own order or after-sales is not a purchase question.
 _OWN_ORDER = re.compile(r"我的订单|订单|单号|已经(?:付款|下单|买|拍)|已付款|已下单|买了|收到|退款|退货|换货|售后|发票")
 _NOT_PURCHASE_INTENTS = frozenset({"return_refund", "exchange", "order_status", "change_address", "cancel_order",
@@ -116,6 +118,8 @@ class ShoppingGuide:
             if u.intent not in PRODUCT_INTENTS:
                 u.intent = "product_attribute"
             return None
+        if u.intent == SIZE_INTENT and asks_for_size(text) and parse_measures(text):
+            return None  # 身高118 选哪个尺寸: which size fits (the size route), not a search
         if SearchPolicy.wants(u, ctx.last_product_id):
             u.intent = SEARCH_INTENT
             return self.search.answer(u, pc)

@@ -172,3 +172,26 @@ def test_a_product_question_is_answered_from_its_own_faq(runtime):
 def test_a_bare_product_name_gets_the_product_not_its_faq(runtime):
     r = Chat(runtime, "own-faq-2")("暖居不锈钢保温杯400ml")
     assert "H400" in _sources(r, "product") and "65℃" not in r.reply, r.reply
+
+
+# --- intent in context -------------------------------------------------------------------------
+def test_where_my_parcel_is_asks_about_my_order(runtime):
+    r = Chat(runtime, "parcel-1")("快递显示签收了 我没收到")
+    assert r.intent == "order_status" and r.state.value == "await_order_id", r.reply
+
+
+def test_a_measurement_with_the_question_which_size_is_size_advice(runtime):
+    r = Chat(runtime, "measure-1")("身高118 选哪个尺寸")
+    assert r.intent == "size_advice", r.reply
+
+
+def test_an_order_number_asking_how_far_it_got_is_an_order_status_question(runtime):
+    from dialog.understand import understand
+    from schema.conversation import SessionContext
+
+    engine = runtime.engine
+    now = datetime(2026, 12, 20, 14, 0, tzinfo=SH)
+    text = "2612011010104321 尾号5678 退款现在到哪一步了 麻烦帮忙看看"  # longer than a bare number
+    u = understand(text, SessionContext(session_id="u-1", created_at=now, updated_at=now), engine.p.classifier,
+                   engine.p.linker, engine.p.emotion, engine.router.table.cues)
+    assert u.order_id == "2612011010104321" and u.intent == "order_status", u.intent
