@@ -13,7 +13,8 @@
   other options (别的 / 哪些: cue list ``other_options``);
 - the remembered variant of another option (the car model of a search) kept
   when the message names a value of a different option (黑色还有几套), so the
-  stock answer narrows on both; a value of the same option replaces it.
+  stock answer narrows on both; a value of the same option replaces it, and
+  那蓝色的呢 (a continuation) asks about the new value alone.
 
 Product facts come from the cached catalogue (``TextCache.products``), which the
 knowledge watcher refreshes with every change of the graph.
@@ -77,7 +78,8 @@ class ContextResolver:
             return
         variants = self.knowledge.variants(product_id)
         if u.attributes:
-            if same and ctx.last_variant_attrs and not self.cues.has("other_options", u.text):
+            if (same and ctx.last_variant_attrs and not self.cues.has("other_options", u.text)
+                    and not self.cues.has("continuation", u.text)):
                 self._carry_other_kinds(u, ctx, product_id, variants)
             return
         values = list(dict.fromkeys(val for v in variants for val in v.attributes.values()))

@@ -108,9 +108,11 @@ def test_a_remembered_variant_of_another_option_narrows_the_next_stock_answer(ru
     r = chat("黑色还有几个")  # the car model of the turn before still holds
     assert r.intent == "stock_check" and _sources(r, "variant") == {"H100-黑色-大众宝来"}, r.reply
     assert "4" in r.reply and "9" not in r.reply
-    r = chat("那米色的呢")  # the colour is named again: replaced, the model kept
+    r = chat("米色还有几个")  # the colour is named again: replaced, the model kept
     assert _sources(r, "variant") == {"H100-米色-大众宝来"}, r.reply
     assert "6" in r.reply
+    r = chat("那黑色的呢")  # 那…呢 asks about the new value alone: every model of it
+    assert "大众宝来" in r.reply and "日产轩逸" in r.reply, r.reply
 
 
 # --- size advice ---------------------------------------------------------------------------------
