@@ -171,11 +171,6 @@ def test_a_product_question_is_answered_from_its_own_faq(runtime):
     assert "H401" in _sources(r, "product") and "50℃" in r.reply, r.reply
 
 
-def test_a_bare_product_name_gets_the_product_not_its_faq(runtime):
-    r = Chat(runtime, "own-faq-2")("暖居不锈钢保温杯400ml")
-    assert "H400" in _sources(r, "product") and "65℃" not in r.reply, r.reply
-
-
 # --- intent in context -------------------------------------------------------------------------
 def test_where_my_parcel_is_asks_about_my_order(runtime):
     r = Chat(runtime, "parcel-1")("快递显示签收了 我没收到")
