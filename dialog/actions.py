@@ -154,7 +154,7 @@ class Actions:
             return None  # which product first (the product route asks)
         product_id = u.product_id or pc.context.last_product_id
         if product_id and self.graph.up() and self._names_a_fit(u, product_id):
-            return None  # 卡罗拉有合适的座套吗: the product route answers for that model
+            return None  # 凯美瑞有合适的头枕吗: the product route answers for that model
         result = self.graph.run(pc, lambda: self.sizes.answer(u, pc, product_id))
         if result is not None and product_id:
             pc.context.last_product_id = product_id
@@ -189,7 +189,7 @@ class Actions:
         product_id = u.product_id or ctx.last_product_id
         if product_id is None:
             own = self.product_faq.about(u, pc, self._scope_products(u))
-            if own is not None:  # 龙井能用开水冲吗: the FAQ about the category's tea answers it
+            if own is not None:  # 红茶能用开水冲吗: the FAQ about the category's tea answers it
                 ctx.last_product_id = own[0]
                 return own[1]
             if u.intent in ("price_promotion", "size_advice"):

@@ -154,7 +154,7 @@ def _syllables(text: str) -> tuple[str, ...]:
 def strip_chat_noise(text: str) -> CleanMessage:
     """Cards, links, placeholders and emoji out of ``text`` (no typo correction; no dictionary needed).
 
-    >>> strip_chat_noise("[订单编号:2611211947224590] 到哪了😭").text
+    >>> strip_chat_noise("[订单编号:2612059988776655] 到哪了😭").text
     '[订单] 到哪了'
     """
     numbers: list[str] = []

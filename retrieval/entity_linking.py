@@ -61,7 +61,7 @@ from schema.types import EntityLink
 logger = logging.getLogger(__name__)
 
 STRONG_CONTEXT = frozenset({"brand", "category", "product"})
-# A unit right after a number: an alias ending in the number still matches (云岭500 in 云岭500ml).
+# A unit right after a number: an alias ending in the number still matches (清泉500 in 清泉500ml).
 _UNIT_AFTER = re.compile(r"(?:ml|l|g|kg|mm|cm|m|gb|tb|mah|w|v)(?![a-z0-9])")
 SCHEME_ID_SCORE = 0.6
 QUANTITY_SCORE = 0.9
@@ -240,7 +240,7 @@ class EntityLinker:
                     continue  # 5l inside 6.5l
                 if (_ascii_word(key[-1]) and end < len(folded) and _ascii_word(folded[end])
                         and not (key[-1].isdigit() and _UNIT_AFTER.match(folded, end))):
-                    continue  # x15 inside x15pro, but 云岭500 in 云岭500ml (a number and its unit)
+                    continue  # x15 inside x15pro, but 清泉500 in 清泉500ml (a number and its unit)
                 if requires_alignment(key) and (start not in starts or end not in ends):
                     continue
                 found.append(_Candidate(start, end, 1.0, hits, n))
@@ -384,7 +384,7 @@ class EntityLinker:
     @staticmethod
     def _mentioned(index: SurfaceIndex, text: str, links: list[EntityLink],
                    pool: frozenset[str]) -> list[frozenset[str]]:
-        """Option values of ``pool``'s products named by a distinctive part (model 3, 卡罗拉).
+        """Option values of ``pool``'s products named by a distinctive part (途观, 凯美瑞).
 
         Only the words no link read count; each value found gives the products that offer it.
         """
@@ -405,9 +405,9 @@ class EntityLinker:
     def _narrow_scope(self, index: SurfaceIndex, links: list[EntityLink], text: str) -> list[EntityLink]:
         """A brand, a category or a shared alias, and option values -> the product(s) that offer them.
 
-        听松 + 26寸 + 原木色 names the brand's product that offers 26寸 and 原木色; 龙井 + 半斤
-        names the one tea of that category that comes in 250g; model 3 的座套 names the seat
-        cover that fits a Model 3 (a value named by a distinctive part). The scope is every
+        木心 + 26寸 + 原木色 names the brand's product that offers 26寸 and 原木色; 红茶 + 半斤
+        names the one tea of that category that comes in 250g; 途观 的头枕 names the headrest
+        that fits a 大众途观L (a value named by a distinctive part). The scope is every
         brand, category and many-product link in the message together (their products in
         common). Each colour, size or option value that some of them offer narrows the pool. What is
         left becomes a product link when it is fewer than the pool: a brand or a shared alias

@@ -45,7 +45,7 @@ class Units:
     def find(self, text: str) -> list[Quantity]:
         """Every quantity in ``text`` (folded: half-width, lower case), in reading order.
 
-        >>> [(q.amount, q.dimension) for q in load_units().find("龙井半斤装，再来二两")]
+        >>> [(q.amount, q.dimension) for q in load_units().find("红茶半斤装，再来二两")]
         [(250.0, 'mass'), (100.0, 'mass')]
         """
         out = []

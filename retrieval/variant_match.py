@@ -201,13 +201,13 @@ def _longest_common(a: str, b: str) -> str:
 def mentioned_values(text: str, offered: dict[str, Iterable[str]]) -> dict[str, str]:
     """Values the message names by a distinctive part of them, per property.
 
-    秦plus names 比亚迪秦PLUS, 卡罗拉 丰田卡罗拉, 整提 整提7饼: the longest run of at
+    途观 names 大众途观L, 凯美瑞 丰田凯美瑞, 整箱 整箱12瓶: the longest run of at
     least :data:`MENTION_MIN` characters that the message shares with a value,
     provided no other value of the same property contains that run (so 色 or a
     shared unit never picks one) and no other value shares as long a run.
 
-    >>> mentioned_values("秦plus的座套还有吗", {"车型": ["比亚迪秦PLUS", "丰田卡罗拉"]})
-    {'车型': '比亚迪秦PLUS'}
+    >>> mentioned_values("途观的头枕还有吗", {"车型": ["大众途观L", "丰田凯美瑞"]})
+    {'车型': '大众途观L'}
     """
     message = model_key(text)
     found: dict[str, str] = {}

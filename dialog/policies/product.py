@@ -126,7 +126,7 @@ class ProductPolicy:
             return self._stock(u, pc, product, variants, sources)
         if (variants and asked_attribute(u.text, product, variants) is None
                 and resolve_attributes(u, product, variants)[0]):
-            # 卡罗拉的用着合适吗: a value of its own named by a part of it, and no other fact asked.
+            # 凯美瑞的用着合适吗: a value of its own named by a part of it, and no other fact asked.
             return self._stock(u, pc, product, variants, sources)
         return self._attribute(u, pc, product, variants, sources)
 
@@ -251,7 +251,7 @@ class ProductPolicy:
         prices = sorted({v.price for v in matching if v.price is not None})
         if wanted and len(prices) == 1:
             sources += [Source("variant", v.sku) for v in matching]
-            # A value the name already says (…尤克里里 26寸) is not said twice.
+            # A value the name already says (…吉他 40寸) is not said twice.
             label = _variant_label({k: v for k, v in wanted.items() if norm(v) not in norm(name)})
             return PolicyResult(pc.say("price", product=name, variant=" " + label if label else "",
                                        price=f"{prices[0]:g}"), "answer", sources, resolved=True)

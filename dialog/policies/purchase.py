@@ -134,7 +134,7 @@ class PurchasePolicy:
             lines.append(f"· {p.title}{until}：{' / '.join(t.label for t in p.tiers)}" + (f"；{rules}" if rules else ""))
         reply = self.t.render("promo_list", pc.seed, list="\n".join(lines))
         amount = _AMOUNT.search(u.text)
-        if amount:  # 凑够400块能减多少: the best tier on that amount
+        if amount:  # 凑够500块能减多少: the best tier on that amount
             value = float(amount.group(1))
             promo, tier, off = max(((p, *p.best(value)) for p in promos), key=lambda s: s[2])
             if tier is not None:

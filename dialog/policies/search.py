@@ -91,7 +91,7 @@ def _measured(variants, measure) -> list:
 
 
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]{3,}")
-WISH_VALUE_MIN = 3  # characters a wish shares with a variant value to name it (卡罗拉 in 丰田卡罗拉)
+WISH_VALUE_MIN = 3  # characters a wish shares with a variant value to name it (凯美瑞 in 丰田凯美瑞)
 
 
 def _wished_values(wish: str, values) -> set[str]:
@@ -102,7 +102,7 @@ def _wished_values(wish: str, values) -> set[str]:
 
 
 def _by_wished_value(matched, wish: str):
-    """适合卡罗拉的座套: a wish naming part of some variants' values (丰田卡罗拉) keeps those variants,
+    """适合凯美瑞的头枕: a wish naming part of some variants' values (丰田凯美瑞) keeps those variants,
     when any candidate has one; otherwise the wish only ranks."""
     if not wish:
         return matched

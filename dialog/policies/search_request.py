@@ -144,7 +144,7 @@ _WHICH = re.compile(r"(?:有哪些|有哪几|有什么|有啥|哪几)(?:个|种|
 
 
 def _asks_own_options(text: str) -> bool:
-    """云岭保温杯有哪些颜色: with one product named, 有哪些 + an option name asks about its options."""
+    """清泉保温杯有哪些颜色: with one product named, 有哪些 + an option name asks about its options."""
     m = _WHICH.search(text)
     return m is not None and family(m.group(1)) is not None
 

@@ -70,7 +70,7 @@ class SizePolicy:
         return list(values)
 
     def _carry_the_one_product(self, u: Understanding, pc: PolicyContext, size: str) -> None:
-        """Size advice for a kind of product (尤克里里, no product chosen): when one product of
+        """Size advice for a kind of product (吉他, no product chosen): when one product of
         the kind named comes in the size recommended, the conversation goes on about it
         (有什么颜色 / 怎么下单 next), with that size remembered."""
         link = u.product_link

@@ -6,7 +6,15 @@ from __future__ import annotations
 import pytest
 
 from dialog.clarify import OptionText, resolve_fragment
-from dialog.sizing import asks_for_size, offers, parse_fit, parse_measures, parse_table, recommend, shifted_size
+from dialog.sizing import (
+    asks_for_size,
+    offers,
+    parse_fit,
+    parse_measures,
+    parse_table,
+    recommend,
+    shifted_size,
+)
 
 BAGS = [OptionText("甲牌 单人睡袋", ("单人",), 199.0), OptionText("甲牌 双人睡袋", ("双人",), 299.0)]
 CUPS = [OptionText("乙牌 保温杯 500ml", ("500ml",), 89.0), OptionText("乙牌 保温杯 750ml", ("750ml",), 109.0)]

@@ -172,11 +172,6 @@ def test_a_product_question_is_answered_from_its_own_faq(runtime):
 
 
 # --- intent in context -------------------------------------------------------------------------
-def test_where_my_parcel_is_asks_about_my_order(runtime):
-    r = Chat(runtime, "parcel-1")("快递显示签收了 我没收到")
-    assert r.intent == "order_status" and r.state.value == "await_order_id", r.reply
-
-
 def test_a_measurement_with_the_question_which_size_is_size_advice(runtime):
     r = Chat(runtime, "measure-1")("身高118 选哪个尺寸")
     assert r.intent == "size_advice", r.reply

@@ -128,7 +128,7 @@ def test_a_rule_question_with_my_case_starts_the_order_flow_when_no_answer_is_fo
 
 
 def test_order_number_always_starts_the_order_flow():
-    assert _route("2611211947224590 能改地址吗", "change_address", order_id="2611211947224590")[0] == "order"
+    assert _route("2612059988776655 能改地址吗", "change_address", order_id="2612059988776655")[0] == "order"
 
 
 def test_anger_and_explicit_request_come_first():
