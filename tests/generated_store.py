@@ -51,11 +51,15 @@ class GeneratedStore:
     products: list[dict[str, Any]]
     faq: list[dict[str, Any]] = field(default_factory=list)
     policies: list[dict[str, Any]] = field(default_factory=list)
+    orders: list[dict[str, Any]] = field(default_factory=list)
 
     def write(self, folder: Path) -> Path:
         """Write the store as the loader's JSON-lines files; returns the folder."""
         folder.mkdir(parents=True, exist_ok=True)
-        for name, rows in (("products", self.products), ("faq", self.faq), ("policies", self.policies)):
+        for name, rows in (("products", self.products), ("faq", self.faq), ("policies", self.policies),
+                           ("orders", self.orders)):
+            if not rows:
+                continue
             (folder / f"{name}.jsonl").write_text(
                 "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
         return folder
@@ -63,9 +67,11 @@ class GeneratedStore:
 
 @contextmanager
 def generated_runtime(store: GeneratedStore, folder: Path, *, driver, settings, encoder, classifier, emotion,
-                      redis_url: str, prefix: str, clock: Clock | None = None) -> Iterator[Runtime]:
+                      redis_url: str, prefix: str, clock: Clock | None = None,
+                      agent_hours=None) -> Iterator[Runtime]:
     """Load ``store`` into an emptied graph (and its FAQ index), yield a runtime over it, and empty the
-    graph again afterwards so that the next module starts from its own data."""
+    graph again afterwards so that the next module starts from its own data. ``agent_hours`` (a
+    ``dialog.agent_hours.AgentHours``) replaces the configured ones."""
     from ingest.pipeline import load_and_index
 
     reset_database(driver, settings.neo4j_database)
@@ -74,10 +80,25 @@ def generated_runtime(store: GeneratedStore, folder: Path, *, driver, settings, 
     client.flushdb()
     rt = build_runtime(settings, driver=driver, sessions=RedisSessionStore(client, prefix=f"{prefix}:"),
                        handoffs=RedisHandoffQueue(client, prefix=f"{prefix}h:"), encoder=encoder,
-                       classifier=classifier, emotion=emotion, clock=clock or Clock())
+                       classifier=classifier, emotion=emotion, clock=clock or Clock(), agent_hours=agent_hours)
     try:
         yield rt
     finally:
         rt.close()
         client.close()
         reset_database(driver, settings.neo4j_database)
+
+
+class Chat:
+    """One shopper's session on the runtime's engine: ``Chat(rt, "s-1")("多少钱")`` -> the reply."""
+
+    def __init__(self, rt: Runtime, sid: str) -> None:
+        self.rt, self.sid = rt, sid
+
+    def __call__(self, message: str):
+        return self.rt.engine.chat(self.sid, message)
+
+
+def sources(reply, kind: str) -> set[str]:
+    """The ids of the reply's sources of one kind (faq, clause, product, variant, policy)."""
+    return {s["id"] for s in reply.sources if s["kind"] == kind}

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from dialog.runtime import Runtime
-from tests.generated_store import GeneratedStore, generated_runtime, variant
+from tests.generated_store import Chat, GeneratedStore, generated_runtime, sources, variant
 
 pytestmark = pytest.mark.slow
 
@@ -79,18 +79,6 @@ def runtime(driver, settings, encoder, intent_classifier, emotion_scorer, redis_
         yield rt
 
 
-class Chat:
-    def __init__(self, rt: Runtime, sid: str) -> None:
-        self.rt, self.sid = rt, sid
-
-    def __call__(self, message: str):
-        return self.rt.engine.chat(self.sid, message)
-
-
-def _sources(reply, kind: str) -> set[str]:
-    return {s["id"] for s in reply.sources if s["kind"] == kind}
-
-
 # --- information before procedure ---------------------------------------------------
 @pytest.mark.parametrize(("question", "faq_id"), [
     ("收货人能改吗", "GF-1"),
@@ -99,7 +87,7 @@ def _sources(reply, kind: str) -> set[str]:
 def test_how_something_works_is_answered_from_the_faq(runtime, question, faq_id):
     r = Chat(runtime, f"info-{faq_id}")(question)
     assert r.state.value == "answered", r.reply
-    assert _sources(r, "faq") == {faq_id}
+    assert sources(r, "faq") == {faq_id}
     assert "订单号" not in r.reply
 
 
@@ -113,7 +101,7 @@ def test_a_concrete_complaint_gets_apology_rule_and_offer_of_a_person(runtime):
     r = Chat(runtime, "complaint-1")("差评 东西收到就是坏的")
     assert r.handoff is None and r.state.value in ("answered", "clarify"), r.reply
     assert "抱歉" in r.reply and "转人工" in r.reply
-    assert "GF-2" in _sources(r, "faq")
+    assert "GF-2" in sources(r, "faq")
 
 
 def test_an_explicit_request_still_hands_off_at_once(runtime):
@@ -128,13 +116,13 @@ def test_an_explicit_request_still_hands_off_at_once(runtime):
 def test_fragment_of_one_option_resolves_it(runtime, fragment, chosen):
     chat = Chat(runtime, f"frag-{fragment}")
     r = chat("远途睡袋还有货吗")
-    assert r.state.value == "clarify" and {"G200", "G201"} <= _sources(r, "product")
+    assert r.state.value == "clarify" and {"G200", "G201"} <= sources(r, "product")
     offered = r.suggestions
     r = chat(fragment)
     if chosen is None:  # 第二个: whichever was listed second
         chosen = "G201" if "双人" in offered[1] else "G200"
     assert r.state.value == "answered", r.reply
-    assert _sources(r, "product") == {chosen}
+    assert sources(r, "product") == {chosen}
     assert {"G200": "单人", "G201": "双人"}[chosen] in r.reply
 
 
@@ -144,7 +132,7 @@ def test_size_or_capacity_fragment_resolves_it(runtime, fragment, chosen):
     r = chat("清泉保温杯多少钱")
     assert r.state.value == "clarify"
     r = chat(fragment)
-    assert _sources(r, "product") == {chosen}, r.reply
+    assert sources(r, "product") == {chosen}, r.reply
     assert {"G300": "89", "G301": "109"}[chosen] in r.reply
 
 
@@ -152,9 +140,9 @@ def test_size_or_capacity_fragment_resolves_it(runtime, fragment, chosen):
 def test_the_named_word_moves_to_a_sibling_of_the_same_family(runtime):
     chat = Chat(runtime, "sibling-1")
     r = chat("林风抹茶燕麦饼干多少钱")
-    assert _sources(r, "product") == {"G101"} and "23.9" in r.reply
+    assert sources(r, "product") == {"G101"} and "23.9" in r.reply
     r = chat("原味的那款呢")
-    assert _sources(r, "product") == {"G100"}, r.reply  # same brand beats the other brand's 原味
+    assert sources(r, "product") == {"G100"}, r.reply  # same brand beats the other brand's 原味
     assert "19.9" in r.reply
 
 
@@ -163,7 +151,7 @@ def test_size_from_the_products_own_table(runtime):
     r = Chat(runtime, "size-1")("小树儿童纯棉家居服套装 孩子身高115穿多大")
     assert r.intent == "size_advice"
     assert "120" in r.reply and "110-120" in r.reply, r.reply
-    assert "G400" in _sources(r, "product")
+    assert "G400" in sources(r, "product")
 
 
 def test_usual_size_and_fit_note(runtime):
@@ -183,7 +171,7 @@ def test_a_fragment_with_its_own_question_answers_that_question(runtime):
     r = chat("远途睡袋还有货吗")
     assert r.state.value == "clarify"
     r = chat("双人的多少钱")  # the fragment picks the option, its own words ask the price
-    assert r.intent == "price_promotion" and _sources(r, "product") == {"G201"}, r.reply
+    assert r.intent == "price_promotion" and sources(r, "product") == {"G201"}, r.reply
     assert "269" in r.reply
 
 
@@ -191,7 +179,7 @@ def test_a_bare_fragment_keeps_the_pending_question(runtime):
     chat = Chat(runtime, "fact-2")
     chat("远途睡袋还有货吗")
     r = chat("单人的")
-    assert r.intent == "stock_check" and _sources(r, "product") == {"G200"}, r.reply
+    assert r.intent == "stock_check" and sources(r, "product") == {"G200"}, r.reply
     assert "269" not in r.reply and "159" not in r.reply
 
 
@@ -206,9 +194,9 @@ def test_a_number_names_the_products_own_variant_and_the_next_turn_keeps_it(runt
     r = chat("步云休闲帆布鞋多少钱")
     assert "129" in r.reply
     r = chat("39的还有吗")  # 39 is one of its sizes (not 39.5)
-    assert r.intent == "stock_check" and "G500-39" in _sources(r, "variant"), r.reply
+    assert r.intent == "stock_check" and "G500-39" in sources(r, "variant"), r.reply
     r = chat("还有几双")  # no size named: the 39 of the turn before
-    assert r.intent == "stock_check" and _sources(r, "variant") == {"G500-39"}, r.reply
+    assert r.intent == "stock_check" and sources(r, "variant") == {"G500-39"}, r.reply
     assert "6" in r.reply and "38.5" not in r.reply
     r = chat("还有别的尺码吗")  # asks about the other options: the size is not carried
     assert "38.5" in r.reply, r.reply
@@ -219,7 +207,7 @@ def test_a_follow_up_with_a_fact_word_asks_that_fact(runtime):
     r = chat("步云休闲帆布鞋39码多少钱")
     assert r.intent == "price_promotion"
     r = chat("那40码的有几双")
-    assert r.intent == "stock_check" and "G500-40" in _sources(r, "variant"), r.reply
+    assert r.intent == "stock_check" and "G500-40" in sources(r, "variant"), r.reply
 
 
 def test_a_policy_follow_up_stays_on_that_policy(runtime):
@@ -233,16 +221,16 @@ def test_a_policy_follow_up_stays_on_that_policy(runtime):
 
 def test_product_ids_follow_the_stores_own_scheme(runtime):
     r = Chat(runtime, "ids-1")("g301还有货吗")  # lower case, the store's G-scheme
-    assert _sources(r, "product") == {"G301"}, r.reply
+    assert sources(r, "product") == {"G301"}, r.reply
     r = Chat(runtime, "ids-2")("P1001还有货吗")  # another store's scheme names no product here
-    assert not _sources(r, "product") and "P1001" not in {e["value"] for e in r.entities}, r.reply
+    assert not sources(r, "product") and "P1001" not in {e["value"] for e in r.entities}, r.reply
 
 
 def test_brand_and_a_variant_only_one_of_its_products_has_name_that_product(runtime):
     r = Chat(runtime, "family-1")("森野蓝色的多少钱")  # only the aluminium one comes in blue
-    assert _sources(r, "product") == {"G701"} and "69" in r.reply, r.reply
+    assert sources(r, "product") == {"G701"} and "69" in r.reply, r.reply
     r = Chat(runtime, "family-2")("森野黑色的多少钱")  # both come in black: not guessed
-    assert _sources(r, "product") != {"G700"} and _sources(r, "product") != {"G701"}, r.reply
+    assert sources(r, "product") != {"G700"} and sources(r, "product") != {"G701"}, r.reply
 
 
 def test_a_stock_question_gets_the_count_of_each_value(runtime):
@@ -255,7 +243,7 @@ def test_a_fact_word_after_the_product_asks_that_fact(runtime):
     chat = Chat(runtime, "counts-2")
     chat("森野铝合金登山杖多少钱")
     r = chat("那就要长一点的 还有几根")  # nothing linked, but 还有几 asks the stock of the same product
-    assert r.intent == "stock_check" and "G701" in _sources(r, "product"), r.reply
+    assert r.intent == "stock_check" and "G701" in sources(r, "product"), r.reply
 
 
 def test_which_size_of_the_product_being_discussed_is_size_advice(runtime):

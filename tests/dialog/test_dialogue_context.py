@@ -15,7 +15,7 @@ from datetime import datetime
 import pytest
 
 from dialog.runtime import Runtime
-from tests.generated_store import SH, Clock, GeneratedStore, generated_runtime, variant
+from tests.generated_store import SH, Chat, Clock, GeneratedStore, generated_runtime, sources, variant
 
 pytestmark = pytest.mark.slow
 _variant = variant
@@ -88,28 +88,16 @@ def runtime(driver, settings, encoder, intent_classifier, emotion_scorer, redis_
         yield rt
 
 
-class Chat:
-    def __init__(self, rt: Runtime, sid: str) -> None:
-        self.rt, self.sid = rt, sid
-
-    def __call__(self, message: str):
-        return self.rt.engine.chat(self.sid, message)
-
-
-def _sources(reply, kind: str) -> set[str]:
-    return {s["id"] for s in reply.sources if s["kind"] == kind}
-
-
 # --- a remembered variant of another option --------------------------------------------------
 def test_a_remembered_variant_of_another_option_narrows_the_next_stock_answer(runtime):
     chat = Chat(runtime, "carry-1")
     r = chat("驰行四季汽车坐垫 大众宝来的多少钱")
     assert "299" in r.reply, r.reply
     r = chat("黑色还有几个")  # the car model of the turn before still holds
-    assert r.intent == "stock_check" and _sources(r, "variant") == {"H100-黑色-大众宝来"}, r.reply
+    assert r.intent == "stock_check" and sources(r, "variant") == {"H100-黑色-大众宝来"}, r.reply
     assert "4" in r.reply and "9" not in r.reply
     r = chat("米色还有几个")  # the colour is named again: replaced, the model kept
-    assert _sources(r, "variant") == {"H100-米色-大众宝来"}, r.reply
+    assert sources(r, "variant") == {"H100-米色-大众宝来"}, r.reply
     assert "6" in r.reply
     r = chat("那黑色的呢")  # 那…呢 asks about the new value alone: every model of it
     assert "大众宝来" in r.reply and "日产轩逸" in r.reply, r.reply
@@ -121,10 +109,10 @@ def test_size_advice_for_a_kind_carries_the_one_product_in_that_size(runtime):
     r = chat("想给孩子买辆儿童自行车 身高100")
     assert r.intent == "size_advice" and "12寸" in r.reply, r.reply
     r = chat("有什么颜色")  # only one bicycle comes in 12寸: the conversation is about it now
-    assert _sources(r, "product") == {"H200"}, r.reply
+    assert sources(r, "product") == {"H200"}, r.reply
     assert "红色" in r.reply and "蓝色" in r.reply
     r = chat("怎么下单")
-    assert "H200" in _sources(r, "product") and "小跑" in r.reply, r.reply
+    assert "H200" in sources(r, "product") and "小跑" in r.reply, r.reply
 
 
 def test_size_advice_uses_the_own_table_of_the_product_in_context(runtime):
@@ -133,7 +121,7 @@ def test_size_advice_uses_the_own_table_of_the_product_in_context(runtime):
     assert "699" in r.reply, r.reply
     r = chat("我身高145 选哪个尺寸好")  # not the bicycle table, whose 16寸 the guitar does not come in
     assert r.intent == "size_advice" and "38寸" in r.reply, r.reply
-    assert "HF-2" in _sources(r, "faq")
+    assert "HF-2" in sources(r, "faq")
 
 
 def test_which_sizes_there_are_is_an_attribute_question(runtime):
@@ -158,7 +146,7 @@ def test_a_short_question_after_a_product_asks_about_it(runtime):
     chat("驰行四季汽车坐垫多少钱")
     r = chat("好装吗")
     assert "20分钟" in r.reply, r.reply
-    assert "HF-3" in _sources(r, "faq")
+    assert "HF-3" in sources(r, "faq")
 
 
 def test_a_product_question_is_answered_from_its_own_faq(runtime):
@@ -168,7 +156,7 @@ def test_a_product_question_is_answered_from_its_own_faq(runtime):
     r = chat("它保温能保多久")
     assert r.intent == "product_attribute" and "65℃" in r.reply, r.reply
     r = chat("那焖烧杯呢")  # the same question about the sibling: its own entry
-    assert "H401" in _sources(r, "product") and "50℃" in r.reply, r.reply
+    assert "H401" in sources(r, "product") and "50℃" in r.reply, r.reply
 
 
 # --- intent in context -------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import pytest
 
 from dialog.runtime import Runtime
 from retrieval.ranker import Candidate, CandidateRanker, RankerConfigError
-from tests.generated_store import GeneratedStore, generated_runtime, variant
+from tests.generated_store import GeneratedStore, generated_runtime, sources, variant
 
 PRODUCTS = [
     {"product_id": "R100", "name": "山禾 有机红茶 100g", "brand": "山禾", "category": "茶饮/红茶", "price": 68.0,
@@ -62,10 +62,6 @@ def _ask(rt: Runtime, sid: str, message: str):
     return rt.engine.chat(sid, message)
 
 
-def _sources(reply, kind: str) -> set[str]:
-    return {s["id"] for s in reply.sources if s["kind"] == kind}
-
-
 # --- the engine, end to end ---------------------------------------------------------------
 @pytest.mark.slow
 @pytest.mark.parametrize(("question", "clause"), [
@@ -75,7 +71,7 @@ def _sources(reply, kind: str) -> set[str]:
 def test_the_clause_naming_the_condition_answers(runtime, question, clause):
     r = _ask(runtime, f"cond-{question}", question)
     assert r.state.value == "answered", r.reply
-    assert _sources(r, "clause") == {clause}, (r.reply, r.sources)
+    assert sources(r, "clause") == {clause}, (r.reply, r.sources)
     assert "拆封" in r.reply
 
 
@@ -84,22 +80,22 @@ def test_a_product_its_topics_policy_leaves_out_is_told_so(runtime):
     r = _ask(runtime, "left-out-1", "木匠定制姓名砧板收到不喜欢 能七天无理由退货吗")
     assert r.state.value == "answered", r.reply
     assert "不支持" in r.reply and "七天无理由退货" in r.reply, r.reply
-    assert {"R200"} <= _sources(r, "product") and _sources(r, "policy") == {"RP-RET"}
-    assert not _sources(r, "clause")  # no clause of a policy that does not apply is quoted
+    assert {"R200"} <= sources(r, "product") and sources(r, "policy") == {"RP-RET"}
+    assert not sources(r, "clause")  # no clause of a policy that does not apply is quoted
 
 
 @pytest.mark.slow
 def test_the_products_own_faq_beats_another_policys_clause(runtime):
     r = _ask(runtime, "install-1", "驰行汽车头枕自己安装要多久")
     assert r.state.value == "answered", r.reply
-    assert _sources(r, "faq") == {"R300-FAQ-1"}, (r.reply, r.sources)
+    assert sources(r, "faq") == {"R300-FAQ-1"}, (r.reply, r.sources)
     assert "2分钟" in r.reply
 
 
 @pytest.mark.slow
 def test_a_variant_named_by_part_of_its_value(runtime):
     r = _ask(runtime, "part-1", "驰行汽车头枕逸动的还有货吗")
-    assert "R300-1" in _sources(r, "variant") or "没货" in r.reply or "售罄" in r.reply, r.reply
+    assert "R300-1" in sources(r, "variant") or "没货" in r.reply or "售罄" in r.reply, r.reply
     assert "长安逸动经典版" in r.reply and "吉利星瑞" in r.reply, r.reply
     r = _ask(runtime, "part-2", "驰行汽车头枕星瑞的还有几个")
     assert "8" in r.reply and "吉利星瑞" in r.reply, r.reply

@@ -9,22 +9,14 @@ Real Neo4j, real e5 models, real Redis, assembled by ``dialog.runtime.build_runt
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from datetime import datetime
-from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
-import redis
 
-from dialog.handoff_queue import RedisHandoffQueue
-from dialog.runtime import Runtime, build_runtime
-from dialog.session_store import RedisSessionStore
-from graph.testing import reset_database
+from dialog.runtime import Runtime
+from tests.generated_store import Chat, GeneratedStore, generated_runtime, sources
 
 pytestmark = pytest.mark.slow
-SH = ZoneInfo("Asia/Shanghai")
 
 
 def _v(sku: str, stock: int, price: float, **attrs: str) -> dict:
@@ -68,99 +60,72 @@ FAQ = [
 ]
 
 
-class Clock:
-    def __call__(self) -> datetime:
-        return datetime(2026, 12, 1, 14, 0, tzinfo=SH)
-
-
-def _write_store(folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, rows in (("products", PRODUCTS), ("faq", FAQ)):
-        (folder / f"{name}.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
-                                               encoding="utf-8")
-    return folder
-
-
 @pytest.fixture(scope="module")
 def runtime(driver, settings, encoder, intent_classifier, emotion_scorer, redis_server,
             tmp_path_factory) -> Iterator[Runtime]:
-    from ingest.pipeline import load_and_index
-
-    reset_database(driver, settings.neo4j_database)
-    store = _write_store(tmp_path_factory.mktemp("facts-store"))
-    load_and_index(settings, driver, encoder, [store], author="tests", show_progress=False)
-    client = redis.Redis.from_url(redis_server.url)
-    client.flushdb()
-    rt = build_runtime(settings, driver=driver, sessions=RedisSessionStore(client, prefix="pf:s:"),
-                       handoffs=RedisHandoffQueue(client, prefix="pf:h:"), encoder=encoder,
-                       classifier=intent_classifier, emotion=emotion_scorer, clock=Clock())
-    yield rt
-    rt.close()
-    client.close()
-    reset_database(driver, settings.neo4j_database)
-
-
-def _chat(rt: Runtime, sid: str):
-    return lambda message: rt.engine.chat(sid, message)
+    with generated_runtime(GeneratedStore(PRODUCTS, FAQ), tmp_path_factory.mktemp("facts-store"),
+                           driver=driver, settings=settings, encoder=encoder, classifier=intent_classifier,
+                           emotion=emotion_scorer, redis_url=redis_server.url, prefix="pf") as rt:
+        yield rt
 
 
 def _products(reply) -> set[str]:
-    return {s["id"] for s in reply.sources if s["kind"] == "product"}
+    return sources(reply, "product")
 
 
 def test_a_quantity_in_chinese_units_names_the_variant(runtime):
-    r = _chat(runtime, "qty-1")("核桃半斤装有货吗")
+    r = Chat(runtime, "qty-1")("核桃半斤装有货吗")
     assert _products(r) == {"HN-01"} and "12" in r.reply, r.reply
-    r = _chat(runtime, "qty-2")("核桃六两的还有吗")  # 300g: the gift box
+    r = Chat(runtime, "qty-2")("核桃六两的还有吗")  # 300g: the gift box
     assert _products(r) == {"HN-02"} and "5" in r.reply, r.reply
 
 
 def test_a_category_and_a_part_of_a_value_name_the_product(runtime):
-    r = _chat(runtime, "fit-1")("君越的方向盘套还有吗")
+    r = Chat(runtime, "fit-1")("君越的方向盘套还有吗")
     assert _products(r) == {"HN-10"} and "6" in r.reply, r.reply
 
 
 def test_does_a_product_fit_a_model_is_answered_for_that_model_not_from_a_size_table(runtime):
-    r = _chat(runtime, "fit-3")("行者真皮方向盘套君越用着合适吗")
+    r = Chat(runtime, "fit-3")("行者真皮方向盘套君越用着合适吗")
     assert _products(r) == {"HN-10"} and "6" in r.reply and "尺码表" not in r.reply, r.reply
 
 
 def test_a_sold_out_variant_offers_the_others_by_name_without_counts(runtime):
-    r = _chat(runtime, "sold-1")("行者真皮方向盘套天籁的还有吗")
+    r = Chat(runtime, "sold-1")("行者真皮方向盘套天籁的还有吗")
     assert "天籁" in r.reply and ("售罄" in r.reply or "没货" in r.reply), r.reply
     assert "帕萨特" in r.reply and "君越" in r.reply, r.reply
     assert "4件" not in r.reply and "6件" not in r.reply, r.reply
 
 
 def test_a_model_the_product_does_not_fit_offers_a_universal_one_of_its_category(runtime):
-    r = _chat(runtime, "fit-2")("行者真皮方向盘套能配比亚迪汉吗")
+    r = Chat(runtime, "fit-2")("行者真皮方向盘套能配比亚迪汉吗")
     assert "比亚迪汉" in r.reply and "没有" in r.reply, r.reply
     assert "通用方向盘套" in r.reply and "HN-11" in _products(r), r.reply
     assert "脚垫" not in r.reply, r.reply  # another category is no alternative
 
 
 def test_which_options_of_a_named_product_is_no_search(runtime):
-    r = _chat(runtime, "opts-1")("溪谷陶瓷手冲咖啡壶有哪些颜色")
+    r = Chat(runtime, "opts-1")("溪谷陶瓷手冲咖啡壶有哪些颜色")
     assert _products(r) == {"HN-30"}, r.reply
     assert all(c in r.reply for c in ("月白", "青灰", "墨黑")), r.reply
 
 
 def test_does_a_bundle_include_a_thing_is_answered_from_the_variants(runtime):
-    chat = _chat(runtime, "bundle-1")
+    chat = Chat(runtime, "bundle-1")
     chat("望远户外望远镜多少钱")
     r = chat("带三脚架吗")
     assert "标准版+三脚架" in r.reply and "259" in r.reply, r.reply
 
 
 def test_a_usage_question_is_answered_from_the_products_own_faq(runtime):
-    r = _chat(runtime, "faq-1")("溪谷手冲咖啡壶第一次用要怎么处理")
+    r = Chat(runtime, "faq-1")("溪谷手冲咖啡壶第一次用要怎么处理")
     assert "小苏打" in r.reply, r.reply
-    r = _chat(runtime, "faq-2")("溪谷陶瓷手冲咖啡壶是什么材质的")  # its one FAQ is on another topic
+    r = Chat(runtime, "faq-2")("溪谷陶瓷手冲咖啡壶是什么材质的")  # its one FAQ is on another topic
     assert "小苏打" not in r.reply, r.reply
 
 
 def test_a_short_follow_up_is_answered_from_the_faq_of_the_product_discussed(runtime):
-    chat = _chat(runtime, "faq-3")
+    chat = Chat(runtime, "faq-3")
     chat("行者真皮方向盘套多少钱")
     r = chat("好装吗")
     assert "30分钟" in r.reply, r.reply

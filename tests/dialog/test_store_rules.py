@@ -10,23 +10,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
-import redis
 
 from dialog.agent_hours import AgentHours
 from dialog.handoff import HandoffNotes, HandoffNotesError
-from dialog.handoff_queue import RedisHandoffQueue
 from dialog.order_facts import OrderFacts, OrderFactsError
-from dialog.runtime import Runtime, build_runtime
-from dialog.session_store import RedisSessionStore
-from graph.testing import reset_database
+from dialog.runtime import Runtime
 from retrieval.ranker import Candidate, CandidateRanker, RankerConfigError
-
-SH = ZoneInfo("Asia/Shanghai")
+from tests.generated_store import GeneratedStore, generated_runtime, sources
 
 
 def _variant(sku: str, stock: int, price: float, **attrs: str) -> dict:
@@ -71,44 +64,14 @@ ORDERS = [
 ]
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 12, 1, 14, 0, tzinfo=SH)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-def _write_store(folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, rows in (("products", PRODUCTS), ("faq", FAQ), ("policies", POLICIES), ("orders", ORDERS)):
-        (folder / f"{name}.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
-                                               encoding="utf-8")
-    return folder
-
-
 @pytest.fixture(scope="module")
 def runtime(driver, settings, encoder, intent_classifier, emotion_scorer, redis_server,
             tmp_path_factory) -> Iterator[Runtime]:
-    from ingest.pipeline import load_and_index
-
-    reset_database(driver, settings.neo4j_database)
-    store = _write_store(tmp_path_factory.mktemp("rules-store"))
-    load_and_index(settings, driver, encoder, [store], author="tests", show_progress=False)
-    client = redis.Redis.from_url(redis_server.url)
-    client.flushdb()
-    rt = build_runtime(settings, driver=driver, sessions=RedisSessionStore(client, prefix="t:q:"),
-                       handoffs=RedisHandoffQueue(client, prefix="t:qh:"), encoder=encoder,
-                       classifier=intent_classifier, emotion=emotion_scorer, clock=Clock(),
-                       agent_hours=AgentHours.parse("09:00-21:00"))
-    yield rt
-    rt.close()
-    client.close()
-    reset_database(driver, settings.neo4j_database)
-
-
-def _sources(reply, kind: str) -> set[str]:
-    return {s["id"] for s in reply.sources if s["kind"] == kind}
+    with generated_runtime(GeneratedStore(PRODUCTS, FAQ, POLICIES, ORDERS), tmp_path_factory.mktemp("rules-store"),
+                           driver=driver, settings=settings, encoder=encoder, classifier=intent_classifier,
+                           emotion=emotion_scorer, redis_url=redis_server.url, prefix="t:q",
+                           agent_hours=AgentHours.parse("09:00-21:00")) as rt:
+        yield rt
 
 
 # --- information: the one candidate on the topic answers ----------------------------------------
@@ -120,7 +83,7 @@ def _sources(reply, kind: str) -> set[str]:
 def test_the_faq_on_the_topic_answers_without_an_offer(runtime, question, faq_id, fact):
     r = runtime.engine.chat(f"info-{faq_id}", question)
     assert r.state.value == "answered", r.reply
-    assert _sources(r, "faq") == {faq_id} and fact in r.reply, (r.reply, r.sources)
+    assert sources(r, "faq") == {faq_id} and fact in r.reply, (r.reply, r.sources)
 
 
 @pytest.mark.slow
@@ -128,13 +91,13 @@ def test_a_category_its_topics_policy_leaves_out_gets_what_its_pages_say(runtime
     r = runtime.engine.chat("cat-warranty", "餐具保修多久")
     assert r.state.value == "answered", r.reply
     assert "质保6个月" in r.reply and "家居用品一年保修" in r.reply, r.reply
-    assert _sources(r, "product") == {"Q-10"} and not _sources(r, "clause")
+    assert sources(r, "product") == {"Q-10"} and not sources(r, "clause")
 
 
 @pytest.mark.slow
 def test_a_rule_question_told_with_my_own_case_is_answered_before_any_order_flow(runtime):
     r = runtime.engine.chat("addr-rule", "收货地址能改几次 我写错了")
-    assert r.state.value == "answered" and _sources(r, "faq") == {"QF-ADDR"}, r.reply
+    assert r.state.value == "answered" and sources(r, "faq") == {"QF-ADDR"}, r.reply
     act = runtime.engine.chat("addr-act", "帮我改一下收货地址")
     assert act.state.value == "await_order_id", act.reply
 
@@ -148,7 +111,7 @@ def _order_reply(rt: Runtime, sid: str, order_id: str):
 def test_a_paid_order_ships_by_the_rule_for_its_product(runtime):
     custom = _order_reply(runtime, "ord-custom", "9100000000000001")
     assert "5个工作日" in custom.reply and "16:00" not in custom.reply, custom.reply
-    assert "QP-SHIP#2" in _sources(custom, "clause")
+    assert "QP-SHIP#2" in sources(custom, "clause")
     plain = _order_reply(runtime, "ord-plain", "9100000000000002")
     assert "16:00" in plain.reply and "5个工作日" not in plain.reply, plain.reply
     assert "48" not in custom.reply + plain.reply  # no duration of the bot's own
@@ -158,7 +121,7 @@ def test_a_paid_order_ships_by_the_rule_for_its_product(runtime):
 def test_an_unpaid_closed_order_is_explained_by_the_stores_rule(runtime):
     r = runtime.engine.chat("ord-closed", f"9100000000000003 尾号{PHONE[-4:]} 怎么显示取消了")
     assert "已取消" in r.reply and "12小时" in r.reply, r.reply
-    assert "QF-FAIL" in _sources(r, "faq")
+    assert "QF-FAIL" in sources(r, "faq")
 
 
 # --- hand-off: hours and escalation from the store; the waiting shopper is answered ---------------
@@ -166,7 +129,7 @@ def test_an_unpaid_closed_order_is_explained_by_the_stores_rule(runtime):
 def test_asking_when_a_person_is_there_gets_the_stores_hours(runtime):
     r = runtime.engine.chat("ho-hours", "转人工 客服几点上班")
     assert r.state.value == "handoff" and "8:30-20:30" in r.reply, r.reply
-    assert _sources(r, "faq") == {"QF-HOURS"}
+    assert sources(r, "faq") == {"QF-HOURS"}
 
 
 @pytest.mark.slow
