@@ -327,6 +327,10 @@ class DialogEngine:
         else:
             ctx.consecutive_fallbacks = 0
 
+        if result.topic and not u.explicit_handoff:
+            # The answer given is about another topical intent the classifier ranked close.
+            u.intent = result.topic
+            u.confidence = dict(u.ranking).get(result.topic, u.confidence)
         handoff = None
         if result.handoff_reason:
             handoff, result = self._open_ticket(ctx, u, result, now)

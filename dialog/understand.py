@@ -86,6 +86,8 @@ class Understanding:
     follows: str | None = None
     # A short question naming no product (好装吗) that asks about the product being discussed.
     implicit_product: bool = False
+    # The classifier's best intents with their probabilities, best first.
+    ranking: tuple[tuple[str, float], ...] = ()
 
     @property
     def product_id(self) -> str | None:
@@ -131,6 +133,7 @@ def understand(
         unsure=prediction.unsure,
         entities=entities,
         emotion=emotion.score(text),
+        ranking=prediction.ranking,
     )
     u.explicit_handoff = cues.has("explicit_human", text)
     if u.explicit_handoff:

@@ -30,6 +30,9 @@ none of the question's conditions is *supported*; the best one answers without a
 1/2/3 offer when no other supported candidate of its kind is close (weights and
 bounds in ``ranker.json``, ``supported_answer``).
 
+``answer_topic``: the answer chosen re-reads the intent when two topical intents
+compete (see the method).
+
 Every feature is computed from general language and the loaded store's own
 texts, so it means the same in every store; nothing is fitted to one store's
 questions. ``python -m bench.bench_ranker`` measures the ranking against the
@@ -40,6 +43,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -93,6 +97,7 @@ class CandidateRanker:
     conditions: dict[str, tuple[str, ...]]
     supported_floor: float = 0.84
     supported_margin: float = 0.015
+    answer_topic_top: int = 3
 
     @classmethod
     def load(cls, path: Path = DEFAULT_PATH) -> CandidateRanker:
@@ -116,7 +121,13 @@ class CandidateRanker:
             raise RankerConfigError(f"{path}: supported_answer needs a floor and a margin: {e}") from e
         if not (0.0 < floor < 1.0 and 0.0 <= margin < 0.2):
             raise RankerConfigError(f"{path}: supported_answer: floor must lie in (0, 1), margin in [0, 0.2)")
-        return cls(weights, topics, conditions, floor, margin)
+        try:
+            top = raw["answer_topic"]["ranking_top"]
+        except (KeyError, TypeError) as e:
+            raise RankerConfigError(f"{path}: answer_topic needs ranking_top: {e}") from e
+        if not isinstance(top, int) or isinstance(top, bool) or not 1 <= top <= 5:
+            raise RankerConfigError(f"{path}: answer_topic.ranking_top must be an integer from 1 to 5, not {top!r}")
+        return cls(weights, topics, conditions, floor, margin, top)
 
     # --- features ---------------------------------------------------------------------
     def concepts(self, text: str) -> set[str]:
@@ -190,6 +201,26 @@ class CandidateRanker:
         if rival is not None and best.score - rival.score < self.supported_margin:
             return None
         return best
+
+    def answer_topic(self, heading: str, intent: str | None,
+                     ranking: Sequence[tuple[str, float]]) -> str | None:
+        """The topical intent the answer given is about, when the classifier put it second or third.
+
+        Two topical intents often compete on one message: its question word sounds like
+        one (多少钱, 多久, 几折) and its topic noun belongs to another. The answer the
+        ranking chose is evidence the classifier lacks: when its heading (FAQ question or
+        policy title) names none of the classified intent's topic words but names those of
+        exactly one intent, and the classifier ranked that one among its first
+        ``answer_topic_top``, the question was about that one. Only an intent with topic
+        words is re-read (a complaint stays a complaint).
+        """
+        if not self.topics.get(intent or "") or self.names_topic(intent, heading):
+            return None
+        named = [name for name in self.topics if self.names_topic(name, heading)]
+        if len(named) != 1:  # a heading on two topics (退货运费谁出) is evidence for neither
+            return None
+        close = {name for name, _ in ranking[:self.answer_topic_top]}
+        return named[0] if named[0] in close else None
 
     def contenders(self, ranked: list[Ranked], intent: str | None) -> list[Ranked]:
         """The FAQ candidates that genuinely compete with the best one, best first.

@@ -37,6 +37,8 @@ class PolicyResult:
     handoff_reason: str | None = None
     actions: list[dict] = field(default_factory=list)
     products: list[dict] = field(default_factory=list)
+    # The intent the answer is about when the answer re-reads the classified one (ranker.answer_topic).
+    topic: str | None = None
 
 
 @dataclass

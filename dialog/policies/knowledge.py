@@ -10,7 +10,9 @@ description says on the topic, or for a category what its products' descriptions
 say) instead of quoting another policy's clause. When no FAQ is a confident
 answer, the one candidate on the question's topic that misses none of its
 conditions answers (``CandidateRanker.best_supported``); 1/2/3 is offered only
-when candidates are genuinely close.
+when candidates are genuinely close. The answer given may re-read the intent
+(``CandidateRanker.answer_topic``): its heading on another topical intent the
+classifier ranked close says what the question was about (``PolicyResult.topic``).
 """
 
 from __future__ import annotations
@@ -70,7 +72,22 @@ class KnowledgePolicy:
             if left_out is not None:
                 return left_out
         ranked = self.rank(u, pc, product_id, applying, with_clauses=policy_question)
-        return self._decide(u, pc, ranked, product_id, product_name)
+        result = self._decide(u, pc, ranked, product_id, product_name)
+        result.topic = self._topic(u, result)
+        return result
+
+    def _topic(self, u: Understanding, result: PolicyResult) -> str | None:
+        """The intent the answer given is about, when it re-reads the classified one."""
+        if result.trigger != "answer" or not result.sources:
+            return None
+        first = result.sources[0]
+        if first.kind == "faq":
+            faq = self.cache.faq.get(first.id)
+            heading = faq.question if faq else None
+        else:
+            clause = next((self.cache.clauses.get(s.id) for s in result.sources if s.kind == "clause"), None)
+            heading = clause.policy_title if clause else None
+        return self.ranker.answer_topic(heading, u.intent, u.ranking) if heading else None
 
     # --- candidates and ranking --------------------------------------------------------
     def rank(self, u: Understanding, pc: PolicyContext, product_id: str | None,

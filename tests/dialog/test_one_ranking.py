@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from dialog.runtime import Runtime
-from retrieval.ranker import Candidate, CandidateRanker, RankerConfigError
+from retrieval.ranker import DEFAULT_PATH, Candidate, CandidateRanker, RankerConfigError
 from tests.generated_store import GeneratedStore, generated_runtime, sources, variant
 
 PRODUCTS = [
@@ -34,6 +34,8 @@ PRODUCTS = [
 FAQ = [
     {"faq_id": "RF-1", "question": "默认发什么快递？", "answer": "默认发圆通快递。", "paraphrases": ["用哪家快递"]},
     {"faq_id": "RF-2", "question": "发票怎么开？", "answer": "在订单详情页申请电子发票。", "paraphrases": ["能开票吗"]},
+    {"faq_id": "RF-3", "question": "空调安装收费吗？", "answer": "空调基础安装免费，超出3米的铜管每米加收60元。",
+     "paraphrases": ["空调装机要钱吗"]},
 ]
 POLICIES = [
     {"policy_id": "RP-RET", "title": "七天无理由退货", "version": "1",
@@ -107,6 +109,20 @@ def test_an_option_the_product_lacks_is_compared_with_options_of_its_kind(runtim
     assert "吉利星瑞" in r.reply and "黑色" not in r.reply, r.reply
 
 
+@pytest.mark.slow
+def test_the_answer_given_decides_between_two_close_topics(runtime):
+    # 多少钱 sounds like a price question; the answer found is the installation FAQ, and the
+    # classifier ranked installation close: the reply is reported and remembered as installation.
+    r = _ask(runtime, "topic-1", "装空调要加多少钱")
+    assert sources(r, "faq") == {"RF-3"}, (r.reply, r.sources)
+    assert "60元" in r.reply
+    assert r.intent == "installation", r.intent
+    assert runtime.engine.transcript("topic-1").last_intent == "installation"
+    # An answer on the classified intent's own topic leaves the intent alone.
+    r = _ask(runtime, "topic-2", "发票怎么开")
+    assert sources(r, "faq") == {"RF-2"} and r.intent == "invoice", (r.intent, r.sources)
+
+
 # --- the ranker on its own ------------------------------------------------------------------
 def test_unopened_is_never_read_as_opened():
     ranker = CandidateRanker.load()
@@ -138,4 +154,30 @@ def test_bad_configuration_names_file_and_field(tmp_path):
         CandidateRanker.load(path)
     path.write_text("{", encoding="utf-8")
     with pytest.raises(RankerConfigError, match="not a ranker configuration"):
+        CandidateRanker.load(path)
+
+
+def test_the_answer_given_rereads_a_close_topical_intent():
+    ranker = CandidateRanker.load()
+    ranking = (("price_promotion", 0.48), ("membership", 0.31), ("shipping", 0.09), ("invoice", 0.04))
+    assert ranker.answer_topic("会员等级怎么升级？", "price_promotion", ranking) == "membership"
+    # The heading names the classified intent's own topic: it stays.
+    assert ranker.answer_topic("会员有哪些优惠活动？", "price_promotion", ranking) is None
+    # An intent the classifier ranked below the first ranking_top is no rival.
+    assert ranker.answer_topic("发票怎么开？", "price_promotion", ranking) is None
+    # A heading on two topics (membership and shipping) is evidence for neither.
+    assert ranker.answer_topic("会员包邮吗？", "price_promotion", ranking) is None
+    # An intent without topic words (a complaint) is never re-read.
+    assert ranker.answer_topic("会员等级怎么升级？", "complaint", (("complaint", 0.6), ("membership", 0.2))) is None
+
+
+def test_answer_topic_configuration_is_validated(tmp_path):
+    raw = json.loads(DEFAULT_PATH.read_text(encoding="utf-8"))
+    path = tmp_path / "ranker.json"
+    for bad in (0, 6, "3", None):
+        path.write_text(json.dumps({**raw, "answer_topic": {"ranking_top": bad}}), encoding="utf-8")
+        with pytest.raises(RankerConfigError, match=r"ranker\.json: answer_topic\.ranking_top"):
+            CandidateRanker.load(path)
+    path.write_text(json.dumps({k: v for k, v in raw.items() if k != "answer_topic"}), encoding="utf-8")
+    with pytest.raises(RankerConfigError, match="answer_topic needs ranking_top"):
         CandidateRanker.load(path)
