@@ -11,7 +11,10 @@ Loads each store into a scratch Neo4j on its own port (data under
 China time). The demo store runs ``data/demo/store_cases.jsonl`` and
 ``store_dialogs.jsonl`` (``data/generate_store_cases.py``). Prints JSON: per store
 the load counts and the figures (facts, intent, both, dialogues, message intent,
-p50 latency). A benchmark, not a test: no thresholds.
+p50 latency), and ``training_overlap``: how many of the store's messages and cases
+the intent model was trained on verbatim (after NFKC, lower case, no spaces or
+punctuation) and the intent figure on the others, the one to quote. A benchmark,
+not a test: no thresholds.
 
 The store folder defaults to ``$YEBAN_BENCH_STORE`` or ``../shared/stores/partner``
 beside the checkout; a missing folder is reported as skipped.
@@ -23,9 +26,11 @@ import argparse
 import json
 import logging
 import os
+import re
 import shutil
 import sys
 import time
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -100,13 +105,38 @@ def measure(name: str, data_files: list[Path], cases: Path | None, dialogs: Path
             close()
     finally:
         server.stop()
-    result = {"store": name, "clock": now or "system clock", **loaded, "figures": report["summary"]}
+    result = {"store": name, "clock": now or "system clock", **loaded, "figures": report["summary"],
+              "training_overlap": training_overlap(report, settings.data_dir / "nlu" / "intents_train.jsonl")}
     if report_dir is not None:
         meta = {"target": f"in-process engine, store {name}", "clock": result["clock"],
                 "files": [str(p) for p in (cases, dialogs, messages) if p is not None]}
         json_path, md_path = write_report(report, meta, report_dir / name)
         result["report"] = {"json": str(json_path), "markdown": str(md_path)}
     return result
+
+
+_PUNCT = re.compile(r"[\s\W_]+")
+
+
+def _key(text: str) -> str:
+    """A message as the overlap check compares it: NFKC, lower case, no spaces or punctuation."""
+    return _PUNCT.sub("", unicodedata.normalize("NFKC", text).lower())
+
+
+def training_overlap(report: dict[str, Any], train_file: Path) -> dict[str, Any]:
+    """How many measured messages and cases the intent model was trained on verbatim, and the
+    intent figure on the rest: a store's figure counts only what the model has not seen."""
+    train = {_key(json.loads(line)["text"]) for line in train_file.read_text(encoding="utf-8").splitlines()
+             if line.strip()}
+    out: dict[str, Any] = {}
+    for kind in ("messages", "cases"):
+        rows = report.get(kind) or []
+        seen = [r for r in rows if _key(str(r.get("message") or "")) in train]
+        unseen = [r for r in rows if r not in seen]
+        ok = sum(bool(r.get("intent_ok")) for r in unseen)
+        out[kind] = {"seen_in_training": len(seen), "unseen": len(unseen), "unseen_intent_passed": ok,
+                     "unseen_intent_rate": round(ok / len(unseen), 4) if unseen else None}
+    return out
 
 
 def _engine(settings: Settings, now, encoder, classifier):
