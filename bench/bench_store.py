@@ -130,7 +130,7 @@ def training_overlap(report: dict[str, Any], train_file: Path) -> dict[str, Any]
              if line.strip()}
     out: dict[str, Any] = {}
     for kind in ("messages", "cases"):
-        rows = report.get(kind) or []
+        rows = [r for r in report.get(kind) or [] if r.get("intent_ok") is not None]  # those with an expected intent
         seen = [r for r in rows if _key(str(r.get("message") or "")) in train]
         unseen = [r for r in rows if r not in seen]
         ok = sum(bool(r.get("intent_ok")) for r in unseen)

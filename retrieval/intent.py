@@ -9,8 +9,8 @@ encoder or base checkpoint, so ``make demo`` and ``make test`` retrain only
 when one of them changed.
 
 Two methods (``retrieval.intent_head`` and ``retrieval.intent_finetune``):
-``head`` (default: 91.1% accuracy on the 583-line test set; training is
-mostly embedding 3,278 lines, about a minute on this machine when quiet, 17 min
+``head`` (default: 90.6% accuracy on the 583-line test set; training is
+mostly embedding 3,270 lines, about a minute on this machine when quiet, 17 min
 measured with six helpers' test runs on its two cores) and ``finetune`` (the whole encoder, 3 epochs: 83.4%
 on the same test set; 20 min for the 3 epochs, i.e. 391 s wall and 302
 CPU-seconds per epoch, on this 2-core machine under load). Figures: ``python -m retrieval.evaluate``.

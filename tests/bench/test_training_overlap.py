@@ -16,7 +16,8 @@ def test_messages_seen_in_training_are_counted_apart(tmp_path):
                            {"message": "发票怎么开", "intent_ok": True},
                            {"message": "退款几天到账", "intent_ok": True},
                            {"message": "换个颜色", "intent_ok": False}],
-              "cases": [{"message": "积分能抵现吗", "intent_ok": True}]}
+              "cases": [{"message": "积分能抵现吗", "intent_ok": True},
+                        {"message": "在吗", "intent_ok": None}]}  # no expected intent: not counted
     out = training_overlap(report, train)
     # Punctuation, spaces and width do not hide a copy.
     assert out["messages"] == {"seen_in_training": 2, "unseen": 2, "unseen_intent_passed": 1,
