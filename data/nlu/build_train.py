@@ -13,7 +13,11 @@ some realisations get shopper-style noise (colloquial swaps such as
 什么->啥 / 怎么->咋, the typos 发贷 / 快第 / 退宽, a leading 亲 or a trailing
 particle). Template lines per intent stop at ``TARGET_PER_INTENT`` in total.
 Exact duplicates are dropped; a text that appears under two intents is a
-labelling conflict and aborts the build.
+labelling conflict and aborts the build. A generated line (template or chat
+variant) that happens to equal a line of the held-out ``intents_test.jsonl``
+(after the same normalisation) is dropped too: filling ``{there} {hi}`` can
+produce a test greeting such as 在吗老板 by chance, and train and test must stay
+disjoint. The test file is read for that comparison only.
 
 Then up to ``CHAT_PER_INTENT`` chat variants per intent are added: a line of
 that intent with a greeting before it or thanks after it (they do not change
@@ -39,6 +43,7 @@ HANDWRITTEN = HERE / "train_handwritten.txt"
 CHAT = HERE / "train_chat.txt"
 TEMPLATES = HERE / "train_templates.txt"
 OUTPUT = HERE / "intents_train.jsonl"
+HELD_OUT = HERE / "intents_test.jsonl"
 
 SEED = 20240611
 PER_TEMPLATE = 7
@@ -219,9 +224,18 @@ def chat_variant(text: str, intent: str, others: dict[str, list[str]], rng: rand
     return text + rng.choice(_CONNECT) + rng.choice(others[second_intent])
 
 
+def held_out_keys(path: Path = HELD_OUT) -> set[str]:
+    """Normalised texts of the test set, which generated lines must not reproduce."""
+    if not path.is_file():
+        return set()
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return {_STRIP.sub("", " ".join(json.loads(line)["text"].split()).lower()) for line in lines if line.strip()}
+
+
 def build(seed: int = SEED) -> list[tuple[str, str]]:
     """Return ``(text, intent)`` pairs; raises ValueError on label conflicts."""
     rng = random.Random(seed)
+    test_keys = held_out_keys()
     hand = parse_sections(HANDWRITTEN)
     for intent, lines in parse_sections(CHAT).items():
         hand.setdefault(intent, []).extend(lines)
@@ -232,9 +246,11 @@ def build(seed: int = SEED) -> list[tuple[str, str]]:
     rows: dict[str, tuple[str, str]] = {}  # normalised key -> (text, intent)
     conflicts: list[str] = []
 
-    def put(text: str, intent: str, variant: bool = False) -> None:
+    def put(text: str, intent: str, variant: bool = False, generated: bool = True) -> None:
         text = " ".join(text.split())
         key = _STRIP.sub("", text.lower())
+        if generated and key in test_keys:  # hand-written collisions are left for check.py to report
+            return
         previous = rows.get(key)
         if previous is None:
             rows[key] = (text, intent)
@@ -244,7 +260,7 @@ def build(seed: int = SEED) -> list[tuple[str, str]]:
 
     for intent, lines in hand.items():
         for line in lines:
-            put(line, intent)
+            put(line, intent, generated=False)
     for intent in sorted(set(hand) | set(templates)):
         budget = max(0, TARGET_PER_INTENT - len(hand.get(intent, [])))
         for text in realise_templates(templates.get(intent, []), slots, budget, rng):

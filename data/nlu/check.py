@@ -13,6 +13,12 @@ Owns: the data-quality gate for ``data/nlu/``. Checks that
 * ``emotion.jsonl`` rows are ``{"text", "level", "angry"}`` with
   ``angry == 1`` exactly when ``level == "furious"``, and >= 300 rows.
 
+``--store DIR`` (repeatable) checks that no training line (intents or emotion)
+is word for word, after the same normalisation and from ``MIN_COPY_CHARS``
+characters, one of the messages a store measures the bot with: its
+``shopper_messages.tsv`` (column ``text``) and ``cases.jsonl`` (``question``).
+A store's messages are a measurement, never training data.
+
 ``--prune-test`` rewrites the test file without the lines that are too close
 to train (use it once after hand-writing new test lines, then re-check).
 Exit status 0 when all checks pass, 1 otherwise.
@@ -103,6 +109,37 @@ def nearest_train(test: list[Row], train: list[Row]) -> list[tuple[float, str]]:
     return [(float(matrix[i, j]), train[j].text) for i, j in enumerate(best)]
 
 
+MIN_COPY_CHARS = 6  # shorter lines (在吗, 谢谢亲) are what every shopper types, not a copy
+
+
+def store_messages(folder: Path, errors: list[str]) -> set[str]:
+    """Normalised texts a store measures the bot with (its shopper messages and case questions)."""
+    keys: set[str] = set()
+    tsv = folder / "shopper_messages.tsv"
+    if tsv.is_file():
+        lines = tsv.read_text(encoding="utf-8").splitlines()
+        header = lines[0].split("\t") if lines else []
+        if "text" not in header:
+            errors.append(f"{tsv}:1: no 'text' column in the header")
+        else:
+            column = header.index("text")
+            keys |= {normalise(cells[column]) for cells in (line.split("\t") for line in lines[1:])
+                     if len(cells) > column}
+    cases = folder / "cases.jsonl"
+    if cases.is_file():
+        keys |= {normalise(str(raw.get("question", ""))) for raw in read_jsonl(cases)}
+    if not tsv.is_file() and not cases.is_file():
+        errors.append(f"--store {folder}: neither shopper_messages.tsv nor cases.jsonl found")
+    return {k for k in keys if len(k) >= MIN_COPY_CHARS}
+
+
+def check_copies(store: Path, keys: set[str], files: dict[Path, list[str]], errors: list[str]) -> None:
+    for path, texts in files.items():
+        copies = [t for t in texts if normalise(t) in keys]
+        if copies:
+            errors.append(f"{path}: {len(copies)} lines copy a message of the store {store}: {copies[:5]}")
+
+
 def check_emotion(path: Path, errors: list[str]) -> Counter[str]:
     levels: Counter[str] = Counter()
     seen: set[str] = set()
@@ -139,6 +176,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--prune-test", action="store_true")
     parser.add_argument("--show", type=int, default=5, help="closest test/train pairs to print")
+    parser.add_argument("--store", type=Path, action="append", default=[],
+                        help="a store folder whose shopper messages and cases no training line may copy")
     args = parser.parse_args(argv)
 
     sys.path.insert(0, str(REPO_ROOT))
@@ -162,6 +201,10 @@ def main(argv: list[str] | None = None) -> int:
     if worst > MAX_SIMILARITY:
         errors.append(f"max train/test similarity {worst:.1f} > {MAX_SIMILARITY}")
     levels = check_emotion(EMOTION, errors)
+    emotion_texts = [str(raw.get("text", "")) for raw in read_jsonl(EMOTION)]
+    for store in args.store:
+        check_copies(store, store_messages(store, errors),
+                     {TRAIN: [r.text for r in train], EMOTION: emotion_texts}, errors)
 
     print(f"{'intent':18s} train  test")
     for intent in intents:
