@@ -4,6 +4,10 @@
 - 那…的呢 / 原味的那款呢: a move to a sibling product of the same family (same
   brand or category as the product last discussed, its name differing in the
   word the shopper named), when that word is not a variant of the current product;
+- 跟大号的比 高多少 / 比40码的那双长多少: a comparison with a product named by a
+  fragment (``dialog.sibling_compare``): the same sibling move, answered as a
+  comparison of the pair; a fragment naming a variant of the current product
+  compares that product's variants instead;
 - (a product named by its brand or category and a variant value that only one
   product of them has is the entity linker's: ``EntityLinker._narrow_scope``);
 - a bare number naming one of the product's own variant values (34的 -> 34cm,
@@ -30,6 +34,7 @@ from dialog.clarify import OptionText, resolve_fragment
 from dialog.policies.base import Knowledge, TextCache
 from dialog.policies.product import resolve_attributes
 from dialog.routing import Cues
+from dialog.sibling_compare import CompareForms
 from dialog.understand import Understanding
 from schema.conversation import DialogState, SessionContext
 from schema.types import EntityLink, ProductInfo, VariantInfo
@@ -40,6 +45,8 @@ _MAX_WORD = 8
 _NUMBER = re.compile(r"(?<![\d.])\d{1,5}(?:\.\d+)?(?![\d.])")
 # Questions whose variant a bare number names or the turn before carries.
 CARRY_INTENTS = frozenset({"stock_check", "price_promotion"})
+# A comparison of two products is a question about their attributes.
+COMPARE_INTENT = "product_attribute"
 
 
 def _norm(text: str | None) -> str:
@@ -47,10 +54,12 @@ def _norm(text: str | None) -> str:
 
 
 class ContextResolver:
-    def __init__(self, knowledge: Knowledge, cache: TextCache, cues: Cues) -> None:
+    def __init__(self, knowledge: Knowledge, cache: TextCache, cues: Cues,
+                 forms: CompareForms | None = None) -> None:
         self.knowledge = knowledge
         self.cache = cache
         self.cues = cues
+        self.forms = forms or CompareForms.load()
 
     def apply(self, u: Understanding, ctx: SessionContext, product_intents: frozenset[str]) -> None:
         if ctx.state == DialogState.CLARIFY and ctx.pending_options and u.choice is None:
@@ -58,6 +67,8 @@ class ContextResolver:
             if index is not None:
                 u.choice = index + 1
                 return
+        if ctx.last_product_id and self._compare_with(u, ctx.last_product_id):
+            return
         if u.product_link is None and ctx.last_product_id and self.cues.has("continuation", u.text):
             sibling = self._sibling(u.text, ctx.last_product_id)
             if sibling is not None:
@@ -69,6 +80,41 @@ class ContextResolver:
                 u.coreference = True
         if u.intent in CARRY_INTENTS and u.choice is None:
             self._variant_words(u, ctx)
+
+    # --- a comparison with a product named by a fragment ---------------------------------
+    def _compare_with(self, u: Understanding, current_id: str) -> bool:
+        """跟大号的比 高多少: the fragment is a variant of the current product (its variants are
+        compared) or names a sibling (the pair is compared); the fragment is never read as a
+        variant the current product lacks, nor as a size question."""
+        ask = self.forms.ask(u.text)
+        if ask is None:
+            return False
+        own = self._own_values(_norm(ask.fragment), current_id)
+        if own:
+            u.compare_variant = own[0]
+            u.compare_ids = (current_id,)
+        else:
+            sibling = self._sibling(ask.fragment, current_id)
+            linked = (u.product_link.value if u.product_link and not u.product_link.candidates
+                      and u.product_link.value != current_id else None)
+            other = sibling[1] if sibling else linked
+            if other is None:
+                return False
+            u.compare_ids = (current_id, other)
+            u.attributes = {k: v for k, v in u.attributes.items() if _norm(v) not in _norm(ask.fragment)}
+        u.compare_fragment, u.compare_measure = ask.fragment, ask.measure
+        u.intent, u.unsure, u.coreference = COMPARE_INTENT, False, True
+        return True
+
+    def _own_values(self, word: str, current_id: str) -> list[str]:
+        """The current product's option and variant values the word names (大号 -> 大号), if any."""
+        current = self.cache.products.get(current_id)
+        values = [v for vals in current.options.values() for v in vals] if current else []
+        try:
+            values += [val for v in self.knowledge.variants(current_id) for val in v.attributes.values()]
+        except GRAPH_DOWN:  # without variants the options still count
+            pass
+        return [v for v in dict.fromkeys(values) if word in _norm(v) or _norm(v) in word]
 
     # --- variants of the product being discussed -------------------------------------------
     def _variant_words(self, u: Understanding, ctx: SessionContext) -> None:
@@ -137,14 +183,8 @@ class ContextResolver:
         current = self.cache.products.get(current_id)
         if current is None or word in _norm(current.name):
             return None
-        if any(word in _norm(v) or _norm(v) in word for vals in current.options.values() for v in vals):
-            return None
-        try:
-            if any(word in _norm(val) or _norm(val) in word
-                   for v in self.knowledge.variants(current_id) for val in v.attributes.values()):
-                return None  # a variant of the product being discussed, not a sibling
-        except GRAPH_DOWN:  # without variants the family check still holds
-            pass
+        if self._own_values(word, current_id):
+            return None  # a variant of the product being discussed, not a sibling
         scored: list[tuple[float, str]] = []
         for pid, p in self.cache.products.items():
             if pid == current_id or word not in _norm(p.name) + "".join(_norm(a) for a in p.aliases):

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from dialog.routing import Cues
+from dialog.sibling_compare import Measure
 from dialog.sizing import asks_for_size, parse_measures
 from schema.conversation import DialogState, SessionContext
 from schema.types import EntityLink, IntentPrediction
@@ -88,6 +89,12 @@ class Understanding:
     implicit_product: bool = False
     # The classifier's best intents with their probabilities, best first.
     ranking: tuple[tuple[str, float], ...] = ()
+    # 跟大号的比 高多少 (dialog.resolve): the products compared (the current one first), or the
+    # current one alone with the variant value named; the fragment and the measurement asked.
+    compare_ids: tuple[str, ...] = ()
+    compare_variant: str | None = None
+    compare_fragment: str | None = None
+    compare_measure: Measure | None = None
 
     @property
     def product_id(self) -> str | None:

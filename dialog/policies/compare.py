@@ -1,5 +1,11 @@
 """Comparison of two or three products: price, brand, stock and every attribute
-side by side, the rows that differ first (A和B有什么区别 / 哪个更适合...)."""
+side by side, the rows that differ first (A和B有什么区别 / 哪个更适合...).
+
+A comparison with a product named by a fragment (跟大号的比 高多少, resolved in
+``dialog.resolve``) puts the measurement asked first: both products' values as
+they state them and the difference when both are in the same unit; a product
+that does not state it is said not to. A fragment naming a variant of the
+product discussed compares that product's variants (price, stock)."""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ from collections.abc import Sequence
 from dialog.policies.base import Knowledge, PolicyContext, PolicyResult
 from dialog.policies.catalog_view import ProductLinks, card, in_stock, price_text
 from dialog.policies.search import ProductRanker, ordinal
+from dialog.sibling_compare import CompareForms, Reading, amount_text
 from dialog.templates import Templates
 from dialog.understand import Understanding
 from retrieval.errors import RetrievalError
@@ -60,6 +67,7 @@ class ComparePolicy:
         self.ranker = ranker
         self.links = links
         self.t = templates
+        self.forms = CompareForms.load()
 
     @staticmethod
     def wants(u: Understanding) -> bool:
@@ -93,11 +101,60 @@ class ComparePolicy:
         advice = self._advice(u, facts)
         reply = self.t.render("compare_intro", pc.seed, names=" vs ".join(names), rows="\n".join(lines),
                               advice=advice)
+        if u.compare_measure is not None and len(facts) == 2:
+            reply = self._measure_line(u, pc, facts) + "\n" + reply
         pc.context.last_results = [p.product_id for p, _ in facts]
         pc.context.discussed_products = list(dict.fromkeys([*pc.context.discussed_products,
                                                             *pc.context.last_results]))[-20:]
         return PolicyResult(reply, "answer", [Source("product", p.product_id) for p, _ in facts], resolved=True,
                             products=cards)
+
+    def _measure_line(self, u: Understanding, pc: PolicyContext, facts) -> str:
+        """杯身高：「A」18cm，「B」25cm，「A」比大号矮7cm。 Each value as the product states it."""
+        measure = u.compare_measure
+        (a, av), (b, bv) = facts
+        ra, rb = self.forms.read(measure, a, av), self.forms.read(measure, b, bv)
+        slots = {"label": measure.label, "a": a.display_name, "b": b.display_name}
+        if ra is None and rb is None:
+            return self.t.render("compare_measure_none", pc.seed, **slots)
+        if ra is None or rb is None:
+            has, lacks = (a, b) if ra is not None else (b, a)
+            value = ra or rb
+            return self.t.render("compare_measure_lacks", pc.seed, label=measure.label, has=has.display_name,
+                                 lacks=lacks.display_name, value=value.text)
+        if _comparable(ra, rb):
+            diff = ra.number - rb.number
+            if abs(diff) < 1e-9:
+                return self.t.render("compare_measure_same", pc.seed, va=ra.text, **slots)
+            word = measure.more if diff > 0 else measure.less
+            return self.t.render("compare_measure_diff", pc.seed, va=ra.text, vb=rb.text,
+                                 fragment=u.compare_fragment or f"「{b.display_name}」", word=word,
+                                 diff=f"{amount_text(abs(diff))}{ra.unit}", **slots)
+        return self.t.render("compare_measure_both", pc.seed, va=ra.text, vb=rb.text, **slots)
+
+    def variants(self, u: Understanding, pc: PolicyContext, product_id: str, value: str) -> PolicyResult:
+        """跟大号的比哪个划算 when the product itself comes in 大号: its variants side by side."""
+        product = self.knowledge.product(product_id)
+        variants = self.knowledge.variants(product_id)
+        if product is None or not variants:
+            return self.answer(u, pc, [product_id])  # nothing to set side by side: asks for two
+        named = [v for v in variants if value in v.attributes.values()]
+        others = [v for v in variants if v not in named]
+        remembered = set(pc.context.last_variant_attrs.values())
+        kept = [v for v in others if remembered & set(v.attributes.values())] or others
+        rows = [f"· {'/'.join(v.attributes.values()) or v.sku}：{_variant_price(product, v)}，现货{max(v.stock, 0)}件"
+                for v in [*named, *kept][:6]]
+        priced = [v for v in [*named, *kept] if (v.price if v.price is not None else product.price) is not None]
+        advice = ""
+        if priced:
+            cheap = min(priced, key=lambda v: v.price if v.price is not None else product.price)
+            advice = f"预算优先的话，{'/'.join(cheap.attributes.values()) or cheap.sku}更实惠。"
+        reply = self.t.render("compare_variants", pc.seed, product=product.display_name,
+                              fragment=u.compare_fragment or value, rows="\n".join(rows), advice=advice)
+        pc.context.last_product_id = product_id
+        return PolicyResult(reply, "answer", [Source("product", product_id),
+                                              *(Source("variant", v.sku) for v in [*named, *kept][:6])],
+                            resolved=True, products=[card(product, variants, self.links)])
 
     def _advice(self, u: Understanding, facts) -> str:
         m = _SUITS.search(u.text)
@@ -113,3 +170,12 @@ class ComparePolicy:
                 return f"按「{wish}」来看，商品描述更贴近的是「{best.display_name}」。"
         cheap = min(facts, key=lambda f: (f[0].price if f[0].price is not None else float("inf")))
         return f"预算优先的话，「{cheap[0].display_name}」更实惠。"
+
+
+def _comparable(a: Reading, b: Reading) -> bool:
+    return a.number is not None and b.number is not None and a.unit == b.unit
+
+
+def _variant_price(product: ProductInfo, v: VariantInfo) -> str:
+    price = v.price if v.price is not None else product.price
+    return f"¥{price:g}" if price is not None else "价格见商品页"

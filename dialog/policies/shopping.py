@@ -69,6 +69,10 @@ class ShoppingGuide:
 
     def route(self, u: Understanding, pc: PolicyContext) -> PolicyResult | None:
         ctx = pc.context
+        if u.compare_variant is not None and u.compare_ids:
+            return self.compare.variants(u, pc, u.compare_ids[0], u.compare_variant)
+        if len(u.compare_ids) >= 2:
+            return self.compare.answer(u, pc, list(u.compare_ids))
         if ComparePolicy.wants(u):
             ids = products_to_compare(u, ctx.last_results)
             if len(ids) >= 2:
