@@ -86,8 +86,8 @@ class CompareForms:
                     raise KeyError(f"measure {m!r} needs word, more and less")
             words = "|".join(re.escape(m["word"]) for m in measures)
             comparative = "|".join(re.escape(c) for c in raw["comparatives"])
-            forms = tuple(re.compile(f.replace("{measure}", words).replace("{comparative}", comparative))
-                          for f in raw["forms"])
+            forms = tuple(re.compile(f.replace("{measure}", words).replace("{comparative}", comparative),
+                                     re.IGNORECASE) for f in raw["forms"])
             for f in forms:
                 if "fragment" not in f.groupindex:
                     raise KeyError(f"form {f.pattern!r} has no fragment group")
@@ -105,8 +105,8 @@ class CompareForms:
 
     # --- the message ------------------------------------------------------------------
     def ask(self, text: str) -> SiblingAsk | None:
-        """The fragment and measure of a comparison form in ``text``, or None when it has none."""
-        t = _norm(text)
+        """The fragment (as the shopper wrote it: 1.8L) and measure of a comparison form in ``text``."""
+        t = unicodedata.normalize("NFKC", text or "")
         for form in self.forms:
             m = form.search(t)
             if m and m.group("fragment").strip():
