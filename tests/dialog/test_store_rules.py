@@ -40,7 +40,7 @@ FAQ = [
      "answer": "人工客服每天8:30-20:30在线，其他时间请留言。"},
     {"faq_id": "QF-BOSS", "question": "对客服的处理不满意怎么办？",
      "answer": "可以申请升级处理，客服主管会在12小时内联系您。"},
-    {"faq_id": "QF-ADDR", "question": "收货地址能改几次？", "answer": "发货前可以在订单页自助修改1次地址。"},
+    {"faq_id": "QF-ADDR", "question": "修改收货信息多久生效？", "answer": "发货前在订单页修改收货信息，提交后5分钟内生效。"},
     {"faq_id": "QF-BAMBOO", "question": "竹编篮怎么清洁？", "answer": "用软毛刷蘸清水刷洗后放阴凉处晾干。"},
 ]
 POLICIES = [
@@ -96,7 +96,7 @@ def test_a_category_its_topics_policy_leaves_out_gets_what_its_pages_say(runtime
 
 @pytest.mark.slow
 def test_a_rule_question_told_with_my_own_case_is_answered_before_any_order_flow(runtime):
-    r = runtime.engine.chat("addr-rule", "收货地址能改几次 我写错了")
+    r = runtime.engine.chat("addr-rule", "改收货信息多久生效 我门牌号写错了")
     assert r.state.value == "answered" and sources(r, "faq") == {"QF-ADDR"}, r.reply
     act = runtime.engine.chat("addr-act", "帮我改一下收货地址")
     assert act.state.value == "await_order_id", act.reply
